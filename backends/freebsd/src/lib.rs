@@ -1,0 +1,1 @@
+//! The real FreeBSD kernel behind zelle-core's traits (see README.md).

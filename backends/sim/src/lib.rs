@@ -1,0 +1,23 @@
+//! A simulated FreeBSD machine that implements zelle's whole kernel contract.
+//!
+//! Each rule it follows names the FreeBSD source it comes from (see ../shared/FACTS.md §1 and
+//! FACTS-kernel-errno.md in the project's shared notes). The machine is deterministic: one seed
+//! decides every choice, and a fault plan makes chosen calls fail.
+
+pub mod fault;
+pub mod host;
+mod inspect;
+pub mod jail;
+pub mod kernel;
+pub mod machine;
+pub mod mount;
+pub mod net;
+pub mod pf;
+pub mod process;
+pub mod rng;
+mod store;
+
+pub use fault::{FaultPlan, FaultRule, Op};
+pub use kernel::SimKernel;
+pub use machine::{Machine, Profile, SimConfig, TraceEntry};
+pub use store::STATE_ENV;

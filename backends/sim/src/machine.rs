@@ -1,0 +1,179 @@
+//! The simulated machine's whole state, and the one door every kernel call goes through.
+
+use crate::fault::{FaultPlan, Op};
+use crate::rng::Rng;
+use crate::{host::HostState, jail::JailState, mount::MountState, net::NetState};
+use crate::{pf::PfState, process::ProcState};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use zelle_core::kernel::{KResult, KernelError};
+
+/// Which kernel the machine behaves like, where releases differ.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Profile {
+    /// FreeBSD 13.0-RELEASE before the fix of PR #530: SIOCAIFADDR with a non-zero vhid and no
+    /// carp(4) loaded calls a NULL pointer and panics the kernel.
+    PreFix13,
+    /// FreeBSD 13.1 and later (14.x): the same request returns EPROTONOSUPPORT.
+    #[default]
+    Fixed,
+}
+
+impl Profile {
+    pub fn osrelease(self) -> &'static str {
+        match self {
+            Profile::PreFix13 => "13.0-RELEASE",
+            Profile::Fixed => "14.1-RELEASE",
+        }
+    }
+}
+
+/// How a simulated machine starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub profile: Profile,
+    pub faults: FaultPlan,
+    /// How many calls the trace keeps (the oldest are dropped first).
+    pub trace_limit: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 0,
+            profile: Profile::default(),
+            faults: FaultPlan::default(),
+            trace_limit: 10_000,
+        }
+    }
+}
+
+/// One kernel call as the machine saw it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    pub seq: u64,
+    pub op: Op,
+    pub args: String,
+    pub result: String,
+}
+
+impl fmt::Display for TraceEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{} {}{} = {}", self.seq, self.op, self.args, self.result)
+    }
+}
+
+/// Everything the simulated kernel knows. Serializable, so that several processes can share
+/// one machine through a state file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub config: SimConfig,
+    pub rng: Rng,
+    /// Simulated time in milliseconds; moves only when told to (or when a blocking wait jumps
+    /// to the next event), so runs are repeatable.
+    pub clock_ms: u64,
+    /// How many calls of each kind have been made: the counter `FaultRule::Nth` uses.
+    pub calls: BTreeMap<Op, u64>,
+    pub seq: u64,
+    pub trace: VecDeque<TraceEntry>,
+    /// Set when the kernel panicked: from then on every call fails with `KernelError::Panic`.
+    pub panicked: Option<String>,
+    pub host: HostState,
+    pub net: NetState,
+    pub jails: JailState,
+    pub pf: PfState,
+    pub mounts: MountState,
+    pub procs: ProcState,
+}
+
+impl Machine {
+    pub fn new(config: SimConfig) -> Self {
+        Machine {
+            rng: Rng::new(config.seed),
+            host: HostState::new(config.profile),
+            net: NetState::new(),
+            jails: JailState::default(),
+            pf: PfState::default(),
+            mounts: MountState::default(),
+            procs: ProcState::default(),
+            clock_ms: 0,
+            calls: BTreeMap::new(),
+            seq: 0,
+            trace: VecDeque::new(),
+            panicked: None,
+            config,
+        }
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.config.profile
+    }
+
+    /// Make one kernel call: refuse it if the kernel has panicked, consult the fault plan,
+    /// run it, and record it in the trace.
+    pub(crate) fn call<T: fmt::Debug>(
+        &mut self,
+        op: Op,
+        args: &dyn fmt::Debug,
+        f: impl FnOnce(&mut Machine) -> KResult<T>,
+    ) -> KResult<T> {
+        if let Some(message) = &self.panicked {
+            return Err(KernelError::Panic(message.clone()));
+        }
+        let count = {
+            let count = self.calls.entry(op).or_default();
+            *count += 1;
+            *count
+        };
+        let fault = self.config.faults.decide(op, count, &mut self.rng);
+        let result = match fault {
+            Some(errno) => Err(KernelError::errno(op.name(), errno)),
+            None => f(self),
+        };
+        self.record(op, args, &result, fault.is_some());
+        result
+    }
+
+    fn record<T: fmt::Debug>(
+        &mut self,
+        op: Op,
+        args: &dyn fmt::Debug,
+        result: &KResult<T>,
+        injected: bool,
+    ) {
+        self.seq += 1;
+        if self.config.trace_limit == 0 {
+            return;
+        }
+        let result = match result {
+            Ok(value) => format!("{value:?}"),
+            Err(KernelError::Errno { errno, .. }) if injected => format!("{errno} (injected)"),
+            Err(KernelError::Errno { errno, .. }) => errno.to_string(),
+            Err(KernelError::Panic(_)) => "PANIC".to_string(),
+        };
+        if self.trace.len() == self.config.trace_limit {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(TraceEntry {
+            seq: self.seq,
+            op,
+            args: format!("{args:?}"),
+            result,
+        });
+    }
+
+    /// The kernel panics: record why; nothing answers from now on.
+    pub(crate) fn panic(&mut self, op: Op, why: impl Into<String>) -> KernelError {
+        let message = format!("{}: {}", op.name(), why.into());
+        self.panicked = Some(message.clone());
+        KernelError::Panic(message)
+    }
+
+    /// Move simulated time forward, letting timed events (process exits, dying jails) happen.
+    pub fn advance(&mut self, ms: u64) {
+        self.clock_ms += ms;
+        self.tick();
+    }
+}

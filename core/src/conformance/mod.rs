@@ -1,0 +1,62 @@
+//! One conformance suite of kernel semantics, run against every backend: the simulated
+//! machine everywhere, the real backend over the simulator's ABI door, and the real kernel on
+//! FreeBSD (vm-tests).
+//!
+//! Each rule is a function generic over [`Kernel`]; a backend's test crate instantiates all of
+//! them with [`conformance_tests!`](crate::conformance_tests), one `#[test]` per rule. A rule
+//! that needs directories (jail paths, mount points) asks the [`Scratch`] the harness gives it;
+//! this module does no I/O of its own.
+//!
+//! Rules that need control the contract does not offer (loading carp, kernel profiles) are
+//! tested in the simulator's own tests instead.
+
+#[allow(unused_imports)]
+use crate::kernel::Kernel;
+
+pub mod host;
+pub mod jail;
+pub mod mount;
+pub mod net;
+pub mod pf;
+pub mod process;
+
+/// Directories and files a rule may use, made by the harness inside a private temporary
+/// directory that it removes afterwards.
+pub trait Scratch {
+    /// Create (if needed) the directory `name` below the scratch root; returns its path.
+    fn dir(&self, name: &str) -> String;
+    /// Create the regular file `name` below the scratch root; returns its path.
+    fn file(&self, name: &str) -> String;
+    /// A path below the scratch root that does not exist.
+    fn missing(&self, name: &str) -> String;
+}
+
+/// Instantiate the whole suite: `conformance_tests!(make_kernel, make_scratch);` where both are
+/// expressions callable with no arguments, returning a fresh kernel and a fresh scratch.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($kernel:expr, $scratch:expr) => {
+        $crate::net_conformance_tests!($kernel, $scratch);
+        $crate::jail_conformance_tests!($kernel, $scratch);
+        $crate::pf_conformance_tests!($kernel, $scratch);
+        $crate::mount_conformance_tests!($kernel, $scratch);
+        $crate::process_conformance_tests!($kernel, $scratch);
+        $crate::host_conformance_tests!($kernel, $scratch);
+    };
+}
+
+/// Expands to one `#[test]` per named rule of `$module`, each with a fresh kernel and scratch.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! conformance_rules {
+    ($module:ident, $kernel:expr, $scratch:expr, [$($rule:ident),* $(,)?]) => {
+        $(
+            #[test]
+            fn $rule() {
+                let kernel = ($kernel)();
+                let scratch = ($scratch)();
+                $crate::conformance::$module::$rule(&kernel, &scratch);
+            }
+        )*
+    };
+}

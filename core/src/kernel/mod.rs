@@ -1,0 +1,43 @@
+//! The kernel contract: one trait per area of the FreeBSD kernel zelle uses, one method per
+//! kernel operation, typed arguments, and the kernel's own errno in every failure.
+//!
+//! Each method's doc names the system call or request it stands for; the rules it follows are
+//! written down where the simulated machine implements them (`zelle-sim`).
+
+pub mod errno;
+pub mod host;
+pub mod jail;
+pub mod mount;
+pub mod net;
+pub mod pf;
+pub mod process;
+
+pub use errno::{Errno, KResult, KernelError};
+pub use host::{HostFacts, SysctlValue};
+pub use jail::{IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, VnetMode};
+pub use mount::{MountEntry, MountFlags, MountRequest, Mounts};
+pub use net::{
+    Gateway, IfFlags, Inet6Alias, InetAlias, Interface, NetworkInterfaces, Route, RouteEntry,
+    Routes, Vnet, IFNAMSIZ,
+};
+pub use pf::{PacketFilter, PfAction, PfRule, PfRuleset, PfTicket, PfTransaction};
+pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
+
+/// The whole contract: what a backend implements and what `core`'s logic is written against.
+pub trait Kernel:
+    NetworkInterfaces + Routes + Jails + PacketFilter + Mounts + Processes + HostFacts + Send + Sync
+{
+}
+
+impl<K> Kernel for K where
+    K: NetworkInterfaces
+        + Routes
+        + Jails
+        + PacketFilter
+        + Mounts
+        + Processes
+        + HostFacts
+        + Send
+        + Sync
+{
+}

@@ -1,0 +1,8 @@
+//! zelle's core: the kernel contract and, in later modules, all policy.
+//!
+//! `core` never touches the operating system. Everything it asks of the kernel goes through
+//! the traits in [`kernel`], which two backends implement: the real FreeBSD kernel
+//! (`zelle-freebsd`) and a simulated FreeBSD machine (`zelle-sim`).
+
+pub mod conformance;
+pub mod kernel;
