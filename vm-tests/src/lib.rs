@@ -1,1 +1,1 @@
-//! vm
+//! zelle's tests on FreeBSD in QEMU (see README.md): nothing yet.

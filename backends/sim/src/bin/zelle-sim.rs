@@ -61,9 +61,17 @@ enum ProfileArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(state) = cli.state.or_else(|| std::env::var_os(STATE_ENV).map(PathBuf::from)) else {
-        eprintln!("zelle-sim: no state file: pass --state PATH or set {STATE_ENV}");
-        return ExitCode::from(2);
+    let state = cli.state.or_else(|| std::env::var_os(STATE_ENV).map(PathBuf::from));
+    // The demo needs no machine of the user's: it brings up its own.
+    let state = match (state, &cli.command) {
+        (Some(state), _) => state,
+        (None, Command::Demo { keep: false }) => {
+            std::env::temp_dir().join(format!("zelle-demo-{}.json", std::process::id()))
+        }
+        (None, _) => {
+            eprintln!("zelle-sim: no state file: pass --state PATH or set {STATE_ENV}");
+            return ExitCode::from(2);
+        }
     };
     match run(cli.command, state) {
         Ok(code) => code,
