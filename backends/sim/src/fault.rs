@@ -129,10 +129,8 @@ impl FaultPlan {
                     ops,
                     per_million,
                     errno,
-                } if ops.is_empty() || ops.contains(&op) => {
-                    if rng.chance(*per_million) {
-                        return Some(*errno);
-                    }
+                } if (ops.is_empty() || ops.contains(&op)) && rng.chance(*per_million) => {
+                    return Some(*errno)
                 }
                 _ => {}
             }

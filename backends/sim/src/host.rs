@@ -1,22 +1,94 @@
-//! Loaded modules and sysctls (skeleton).
+//! Loaded kernel modules (modfind(2)) and the few sysctls zelle reads and writes.
+//!
+//! Sources: `sys/kern/kern_module.c` (`sys_modfind`), `sys/kern/kern_sysctl.c`
+//! (`kern___sysctlbyname`, `sysctl_sysctl_name2oid`, `sysctl_root`), `sys/kern/kern_mib.c`
+//! (`sysctl_kern_securelvl`), and the files that define each sysctl, named in the table.
 
+use crate::fault::Op;
 use crate::kernel::SimKernel;
-use crate::machine::Profile;
+use crate::machine::{Machine, Profile};
+use crate::pf::PfState;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use zelle_core::kernel::{Errno, HostFacts, KResult, KernelError, SysctlValue};
+
+/// `MAXMODNAME` (`sys/sys/module.h`): the size of modfind(2)'s name buffer, NUL included.
+const MAXMODNAME: usize = 32;
+/// `MAXPATHLEN`: the longest sysctl name the kernel looks up.
+const MAXPATHLEN: usize = 1024;
+
+/// Who may change a sysctl.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    /// `CTLFLAG_RD`: writing is EPERM.
+    ReadOnly,
+    /// `CTLFLAG_RW`.
+    ReadWrite,
+    /// kern.securelevel: may be raised, never lowered (EPERM).
+    RaiseOnly,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sysctl {
+    pub value: SysctlValue,
+    pub access: Access,
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostState {
     /// Loaded kernel modules by module name (what modfind(2) finds).
     pub modules: BTreeSet<String>,
+    /// The sysctls the machine knows, by name; any other name is ENOENT.
+    pub sysctls: BTreeMap<String, Sysctl>,
+}
+
+/// `__FreeBSD_version` of each profile's release (kern.osreldate).
+fn osreldate(profile: Profile) -> i64 {
+    match profile {
+        Profile::PreFix13 => 1_300_139,
+        Profile::Fixed => 1_401_000,
+    }
 }
 
 impl HostState {
-    pub fn new(_profile: Profile) -> Self {
+    pub fn new(profile: Profile) -> Self {
+        // carp is not loaded: a stock kernel loads it only on demand.
         let modules = ["if_bridge", "if_epair", "pf", "nullfs", "devfs"];
+        let int = |value: i64, access| Sysctl {
+            value: SysctlValue::Int(value),
+            access,
+        };
+        let string = |value: &str| Sysctl {
+            value: SysctlValue::String(value.to_string()),
+            access: Access::ReadOnly,
+        };
+        use Access::*;
+        let sysctls = [
+            // kern_mib.c: CTLFLAG_RD strings and ints.
+            ("kern.ostype", string("FreeBSD")),
+            ("kern.osrelease", string(profile.osrelease())),
+            ("kern.osreldate", int(osreldate(profile), ReadOnly)),
+            // kern_mib.c: init sets it; -1 until then, and a stock boot leaves it there.
+            ("kern.securelevel", int(-1, RaiseOnly)),
+            // vnet.c: FEATURE(vimage), in GENERIC since 12.0.
+            ("kern.features.vimage", int(1, ReadOnly)),
+            // kern_jail.c: sysctl_jail_jailed, CTLFLAG_RD; 0 on the host.
+            ("security.jail.jailed", int(0, ReadOnly)),
+            // ip_input.c V_ipforwarding, in6_proto.c V_ip6_forwarding: off by default.
+            ("net.inet.ip.forwarding", int(0, ReadWrite)),
+            ("net.inet6.ip6.forwarding", int(0, ReadWrite)),
+            // in.c V_nosameprefix: a second interface may carry the same prefix (see in_addprefix).
+            ("net.inet.ip.no_same_prefix", int(0, ReadWrite)),
+            // if_bridge.c: pfil hooks run on members and on the bridge itself, both default 1.
+            ("net.link.bridge.pfil_member", int(1, ReadWrite)),
+            ("net.link.bridge.pfil_bridge", int(1, ReadWrite)),
+        ];
         HostState {
             modules: modules.iter().map(|m| m.to_string()).collect(),
+            sysctls: sysctls
+                .into_iter()
+                .map(|(name, sysctl)| (name.to_string(), sysctl))
+                .collect(),
         }
     }
 
@@ -25,16 +97,112 @@ impl HostState {
     pub fn has_module(&self, name: &str) -> bool {
         self.modules.contains(name)
     }
+
+    /// The value of an integer sysctl, for other areas' rules (net.inet.ip.no_same_prefix,
+    /// kern.securelevel); None for an unknown name or a string.
+    pub(crate) fn sysctl_int(&self, name: &str) -> Option<i64> {
+        match self.sysctls.get(name)?.value {
+            SysctlValue::Int(value) => Some(value),
+            SysctlValue::String(_) => None,
+        }
+    }
+}
+
+/// The name checks of sysctlbyname(3) on FreeBSD 13 and later: `kern___sysctlbyname` refuses an
+/// empty name or one longer than MAXPATHLEN with EINVAL, `sysctl_sysctl_name2oid` one of exactly
+/// MAXPATHLEN with ENAMETOOLONG. A name with a NUL cannot be passed (contract rule: EINVAL).
+fn check_sysctl_name(op: Op, name: &str) -> KResult<()> {
+    let errno = match name.len() {
+        0 => Errno::EINVAL,
+        MAXPATHLEN => Errno::ENAMETOOLONG,
+        len if len > MAXPATHLEN || name.contains('\0') => Errno::EINVAL,
+        _ => return Ok(()),
+    };
+    Err(KernelError::errno(op.name(), errno))
+}
+
+impl Machine {
+    /// modfind(2): `sys_modfind` copies the name into a MAXMODNAME buffer (ENAMETOOLONG when it
+    /// does not fit, NUL included), then looks it up; ENOENT, "not loaded", is `Ok(false)` in
+    /// the contract. A name with a NUL cannot be passed (contract rule: EINVAL).
+    pub(crate) fn module_loaded(&self, name: &str) -> KResult<bool> {
+        let op = Op::ModuleLoaded;
+        if name.contains('\0') {
+            return Err(KernelError::errno(op.name(), Errno::EINVAL));
+        }
+        if name.len() >= MAXMODNAME {
+            return Err(KernelError::errno(op.name(), Errno::ENAMETOOLONG));
+        }
+        Ok(self.host.has_module(name))
+    }
+
+    /// sysctlbyname(3) read: an unknown name is ENOENT (`name2oid`). A name that is a node
+    /// ("kern") is ENOENT here too; the kernel may answer otherwise (UNCONFIRMED).
+    pub(crate) fn sysctl(&self, name: &str) -> KResult<SysctlValue> {
+        let op = Op::Sysctl;
+        check_sysctl_name(op, name)?;
+        self.host
+            .sysctls
+            .get(name)
+            .map(|s| s.value.clone())
+            .ok_or_else(|| KernelError::errno(op.name(), Errno::ENOENT))
+    }
+
+    /// sysctlbyname(3) write: unknown name ENOENT; a read-only sysctl EPERM before anything
+    /// else (`sysctl_root` checks CTLFLAG_WR first); a value of the other kind EINVAL, and so
+    /// is an integer that does not fit the sysctl's C int (contract rule: the kernel would take
+    /// the low bytes); lowering kern.securelevel EPERM (`sysctl_kern_securelvl`).
+    pub(crate) fn set_sysctl(&mut self, name: &str, value: &SysctlValue) -> KResult<()> {
+        let op = Op::SetSysctl;
+        let fail = |errno| Err(KernelError::errno(op.name(), errno));
+        check_sysctl_name(op, name)?;
+        let Some(sysctl) = self.host.sysctls.get_mut(name) else {
+            return fail(Errno::ENOENT);
+        };
+        if sysctl.access == Access::ReadOnly {
+            return fail(Errno::EPERM);
+        }
+        match (&sysctl.value, value) {
+            (SysctlValue::Int(_), SysctlValue::Int(new)) if i32::try_from(*new).is_err() => {
+                return fail(Errno::EINVAL)
+            }
+            (SysctlValue::Int(old), SysctlValue::Int(new))
+                if sysctl.access == Access::RaiseOnly && new < old =>
+            {
+                return fail(Errno::EPERM)
+            }
+            (SysctlValue::Int(_), SysctlValue::Int(_))
+            | (SysctlValue::String(_), SysctlValue::String(_)) => {}
+            _ => return fail(Errno::EINVAL),
+        }
+        sysctl.value = value.clone();
+        Ok(())
+    }
+
+    /// kldload(8), as simulator control: load module `name`.
+    pub fn load_module(&mut self, name: &str) {
+        self.host.modules.insert(name.to_string());
+    }
+
+    /// kldunload(8), as simulator control: unload module `name`. Unloading pf drops every
+    /// anchor and rule with it (pf_unload flushes its state). Other modules are removed as
+    /// they are, even while in use: the kernel would refuse with EBUSY; tests decide.
+    pub fn unload_module(&mut self, name: &str) {
+        self.host.modules.remove(name);
+        if name == "pf" {
+            self.pf = PfState::default();
+        }
+    }
 }
 
 impl HostFacts for SimKernel {
-    fn module_loaded(&self, _name: &str) -> KResult<bool> {
-        Err(KernelError::errno("modfind", Errno::ENOSYS))
+    fn module_loaded(&self, name: &str) -> KResult<bool> {
+        self.call(Op::ModuleLoaded, &(name,), |m| m.module_loaded(name))
     }
-    fn sysctl(&self, _name: &str) -> KResult<SysctlValue> {
-        Err(KernelError::errno("sysctl", Errno::ENOSYS))
+    fn sysctl(&self, name: &str) -> KResult<SysctlValue> {
+        self.call(Op::Sysctl, &(name,), |m| m.sysctl(name))
     }
-    fn set_sysctl(&self, _name: &str, _value: &SysctlValue) -> KResult<()> {
-        Err(KernelError::errno("sysctl", Errno::ENOSYS))
+    fn set_sysctl(&self, name: &str, value: &SysctlValue) -> KResult<()> {
+        self.call(Op::SetSysctl, &(name, value), |m| m.set_sysctl(name, value))
     }
 }

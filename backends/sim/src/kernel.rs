@@ -22,7 +22,7 @@ impl SimKernel {
     /// A machine in this process's memory.
     pub fn new(config: SimConfig) -> Self {
         SimKernel {
-            store: Store::Memory(Mutex::new(Machine::new(config))),
+            store: Store::Memory(Mutex::new(Box::new(Machine::new(config)))),
             local: LocalProcesses::default(),
         }
     }

@@ -61,7 +61,11 @@ pub struct TraceEntry {
 
 impl fmt::Display for TraceEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{} {}{} = {}", self.seq, self.op, self.args, self.result)
+        write!(
+            f,
+            "#{} {}{} = {}",
+            self.seq, self.op, self.args, self.result
+        )
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 pub const STATE_ENV: &str = "ZELLE_SIM_STATE";
 
 pub(crate) enum Store {
-    Memory(Mutex<Machine>),
+    Memory(Mutex<Box<Machine>>),
     File { path: PathBuf, config: SimConfig },
 }
 

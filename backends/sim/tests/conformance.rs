@@ -2,7 +2,4 @@
 
 mod common;
 
-zelle_core::conformance_tests!(
-    || zelle_sim::SimKernel::seeded(1),
-    common::TempScratch::new
-);
+zelle_core::conformance_tests!(|| zelle_sim::SimKernel::seeded(1), common::TempScratch::new);

@@ -18,7 +18,9 @@ fn scripted_run(seed: u64) -> (Vec<String>, String) {
     });
     let mut state = seed;
     for _ in 0..200 {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let n = (state >> 33) % 8;
         let _ = match state >> 61 {
             0 | 1 => kernel.create_interface(Vnet::Host, "epair").map(drop),
@@ -55,7 +57,11 @@ fn nth_call_fault_fails_exactly_that_call_and_changes_nothing() {
     assert_ne!(before, before_first);
     let err = kernel.create_interface(Vnet::Host, "bridge").unwrap_err();
     assert_eq!(err.code(), Some(Errno::ENOMEM));
-    assert_eq!(kernel.snapshot().dump(), before, "a failed call changed the machine");
+    assert_eq!(
+        kernel.snapshot().dump(),
+        before,
+        "a failed call changed the machine"
+    );
     kernel.create_interface(Vnet::Host, "bridge").unwrap();
 }
 
@@ -102,7 +108,9 @@ fn child_worker() {
     }
     for _ in 0..20 {
         let a = kernel.create_interface(Vnet::Host, "epair").unwrap();
-        kernel.set_interface_flags(Vnet::Host, &a, IfFlags::UP).unwrap();
+        kernel
+            .set_interface_flags(Vnet::Host, &a, IfFlags::UP)
+            .unwrap();
     }
 }
 

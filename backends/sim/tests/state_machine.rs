@@ -16,39 +16,125 @@ use zelle_core::kernel::*;
 use zelle_sim::{FaultPlan, SimConfig, SimKernel};
 
 const NAMES: &[&str] = &[
-    "epair0a", "epair0b", "epair1a", "epair1b", "bridge0", "bridge1", "eth0", "lo0", "em0",
+    "epair0a",
+    "epair0b",
+    "epair1a",
+    "epair1b",
+    "bridge0",
+    "bridge1",
+    "eth0",
+    "lo0",
+    "em0",
     "name_of_16_bytes",
 ];
 const JAIL_SLOTS: usize = 3;
 
 #[derive(Clone, Debug)]
 enum Step {
-    Create { vnet: Option<u8>, name: &'static str },
-    Destroy { vnet: Option<u8>, name: u8 },
-    Rename { vnet: Option<u8>, name: u8, to: u8 },
-    Flags { vnet: Option<u8>, name: u8, up: bool },
-    Mtu { vnet: Option<u8>, name: u8, mtu: u32 },
-    AddInet { vnet: Option<u8>, name: u8, host: u8, prefix: u8 },
-    DeleteInet { vnet: Option<u8>, name: u8, host: u8 },
-    AddInet6 { vnet: Option<u8>, name: u8, host: u8 },
-    DeleteInet6 { vnet: Option<u8>, name: u8, host: u8 },
-    BridgeAdd { bridge: u8, member: u8 },
-    BridgeDelete { bridge: u8, member: u8 },
-    MoveToJail { name: u8, slot: u8 },
-    Reclaim { name: u8, slot: u8 },
-    AddRoute { vnet: Option<u8>, gateway: u8 },
-    DeleteRoute { vnet: Option<u8>, gateway: u8 },
-    JailCreate { slot: u8, vnet: bool },
-    JailRemove { slot: u8 },
-    PfBegin { anchor: u8 },
-    PfAddNat { anchor: u8 },
-    PfCommit { anchor: u8 },
-    PfRollback { anchor: u8 },
-    MountDevfs { slot: u8, ruleset: u32 },
-    Unmount { slot: u8 },
-    Spawn { slot: u8, secs: u8 },
-    Kill { ix: u8 },
-    Advance { ms: u32 },
+    Create {
+        vnet: Option<u8>,
+        name: &'static str,
+    },
+    Destroy {
+        vnet: Option<u8>,
+        name: u8,
+    },
+    Rename {
+        vnet: Option<u8>,
+        name: u8,
+        to: u8,
+    },
+    Flags {
+        vnet: Option<u8>,
+        name: u8,
+        up: bool,
+    },
+    Mtu {
+        vnet: Option<u8>,
+        name: u8,
+        mtu: u32,
+    },
+    AddInet {
+        vnet: Option<u8>,
+        name: u8,
+        host: u8,
+        prefix: u8,
+    },
+    DeleteInet {
+        vnet: Option<u8>,
+        name: u8,
+        host: u8,
+    },
+    AddInet6 {
+        vnet: Option<u8>,
+        name: u8,
+        host: u8,
+    },
+    DeleteInet6 {
+        vnet: Option<u8>,
+        name: u8,
+        host: u8,
+    },
+    BridgeAdd {
+        bridge: u8,
+        member: u8,
+    },
+    BridgeDelete {
+        bridge: u8,
+        member: u8,
+    },
+    MoveToJail {
+        name: u8,
+        slot: u8,
+    },
+    Reclaim {
+        name: u8,
+        slot: u8,
+    },
+    AddRoute {
+        vnet: Option<u8>,
+        gateway: u8,
+    },
+    DeleteRoute {
+        vnet: Option<u8>,
+        gateway: u8,
+    },
+    JailCreate {
+        slot: u8,
+        vnet: bool,
+    },
+    JailRemove {
+        slot: u8,
+    },
+    PfBegin {
+        anchor: u8,
+    },
+    PfAddNat {
+        anchor: u8,
+    },
+    PfCommit {
+        anchor: u8,
+    },
+    PfRollback {
+        anchor: u8,
+    },
+    MountDevfs {
+        slot: u8,
+        ruleset: u32,
+    },
+    Unmount {
+        slot: u8,
+    },
+    Spawn {
+        slot: u8,
+        secs: u8,
+    },
+    Kill {
+        ix: u8,
+    },
+    Advance {
+        ms: u32,
+    },
 }
 
 struct Reference;
@@ -59,7 +145,11 @@ impl ReferenceStateMachine for Reference {
     type Transition = Step;
 
     fn init_state() -> BoxedStrategy<Self::State> {
-        (any::<u64>(), prop_oneof![Just(0u32), Just(50_000), Just(200_000)]).boxed()
+        (
+            any::<u64>(),
+            prop_oneof![Just(0u32), Just(50_000), Just(200_000)],
+        )
+            .boxed()
     }
 
     fn transitions(_: &Self::State) -> BoxedStrategy<Step> {
@@ -154,25 +244,36 @@ impl Sut {
                 k.set_interface_flags(self.vnet(vnet), name(n), flags)
             }
             Step::Mtu { vnet, name: n, mtu } => k.set_mtu(self.vnet(vnet), name(n), mtu),
-            Step::AddInet { vnet, name: n, host, prefix } => {
-                k.add_inet_alias(self.vnet(vnet), name(n), &InetAlias::new(v4(host), prefix))
-            }
-            Step::DeleteInet { vnet, name: n, host } => {
-                k.delete_inet_alias(self.vnet(vnet), name(n), v4(host))
-            }
-            Step::AddInet6 { vnet, name: n, host } => {
-                k.add_inet6_alias(self.vnet(vnet), name(n), &Inet6Alias::new(v6(host), 64))
-            }
-            Step::DeleteInet6 { vnet, name: n, host } => {
-                k.delete_inet6_alias(self.vnet(vnet), name(n), v6(host))
-            }
+            Step::AddInet {
+                vnet,
+                name: n,
+                host,
+                prefix,
+            } => k.add_inet_alias(self.vnet(vnet), name(n), &InetAlias::new(v4(host), prefix)),
+            Step::DeleteInet {
+                vnet,
+                name: n,
+                host,
+            } => k.delete_inet_alias(self.vnet(vnet), name(n), v4(host)),
+            Step::AddInet6 {
+                vnet,
+                name: n,
+                host,
+            } => k.add_inet6_alias(self.vnet(vnet), name(n), &Inet6Alias::new(v6(host), 64)),
+            Step::DeleteInet6 {
+                vnet,
+                name: n,
+                host,
+            } => k.delete_inet6_alias(self.vnet(vnet), name(n), v6(host)),
             Step::BridgeAdd { bridge, member } => {
                 k.bridge_add_member(Vnet::Host, name(4 + bridge), name(member))
             }
             Step::BridgeDelete { bridge, member } => {
                 k.bridge_delete_member(Vnet::Host, name(4 + bridge), name(member))
             }
-            Step::MoveToJail { name: n, slot } => k.move_to_jail(Vnet::Host, name(n), self.jid(slot)),
+            Step::MoveToJail { name: n, slot } => {
+                k.move_to_jail(Vnet::Host, name(n), self.jid(slot))
+            }
             Step::Reclaim { name: n, slot } => {
                 k.reclaim_from_jail(Vnet::Host, name(n), self.jid(slot))
             }
@@ -187,7 +288,11 @@ impl Sut {
                     name: Some(format!("slot{slot}")),
                     path: Some(self.root(slot)),
                     persist: Some(true),
-                    vnet: Some(if vnet { VnetMode::New } else { VnetMode::Inherit }),
+                    vnet: Some(if vnet {
+                        VnetMode::New
+                    } else {
+                        VnetMode::Inherit
+                    }),
                     ..JailParams::default()
                 };
                 let jid = k.jail_set(&params, JailFlags::CREATE)?;
@@ -201,10 +306,12 @@ impl Sut {
                 Ok(())
             }
             Step::PfAddNat { anchor: a } => {
-                let tx = self.transactions[a as usize].clone().unwrap_or(PfTransaction {
-                    anchor: anchor(a),
-                    tickets: vec![(PfRuleset::Nat, PfTicket(12345))],
-                });
+                let tx = self.transactions[a as usize]
+                    .clone()
+                    .unwrap_or(PfTransaction {
+                        anchor: anchor(a),
+                        tickets: vec![(PfRuleset::Nat, PfTicket(12345))],
+                    });
                 let rule = PfRule {
                     src: PfEndpoint {
                         addr: pf::PfAddr::Net("10.0.0.0/24".parse().unwrap()),

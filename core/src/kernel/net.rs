@@ -62,7 +62,9 @@ pub struct InetAlias {
 impl InetAlias {
     /// An address with a prefix length and no carp vhid: what zelle asks for.
     pub fn new(addr: Ipv4Addr, prefix_len: u8) -> Self {
-        let mask = u32::MAX.checked_shl(32 - u32::from(prefix_len.min(32))).unwrap_or(0);
+        let mask = u32::MAX
+            .checked_shl(32 - u32::from(prefix_len.min(32)))
+            .unwrap_or(0);
         InetAlias {
             addr,
             mask: Some(Ipv4Addr::from(mask)),

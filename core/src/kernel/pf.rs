@@ -209,3 +209,254 @@ pub trait PacketFilter {
     /// `DIOCGETRULESETS`: the child anchors directly below `anchor`.
     fn pf_anchors(&self, anchor: &str) -> KResult<Vec<String>>;
 }
+
+/// A rule in pf.conf syntax, the line an operator would write: `nat on em0 inet from
+/// 10.77.0.0/16 to any -> (em0)`, `rdr on em0 inet proto tcp from any to any port 8080 ->
+/// 10.77.0.5 port 80`, `pass in quick on bridge0 all keep state`, `nat-anchor "zelle/*"`.
+///
+/// Parts pf.conf has no place for are left out: a direction on nat and rdr rules (the kernel
+/// fixes it), `log` and `quick` on translation rules, and a redirect on a filter rule.
+impl std::fmt::Display for PfRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ruleset = self.action.ruleset();
+        let call = self.anchor.as_deref().filter(|name| !name.is_empty());
+        match call {
+            Some(name) => {
+                let keyword = match ruleset {
+                    PfRuleset::Nat => "nat-anchor",
+                    PfRuleset::Rdr => "rdr-anchor",
+                    _ => "anchor",
+                };
+                write!(f, "{keyword} \"{name}\"")?;
+            }
+            None => f.write_str(match self.action {
+                PfAction::Pass => "pass",
+                PfAction::Block => "block",
+                PfAction::Nat => "nat",
+                PfAction::NoNat => "no nat",
+                PfAction::Rdr => "rdr",
+                PfAction::NoRdr => "no rdr",
+            })?,
+        }
+        if ruleset == PfRuleset::Filter {
+            match self.direction {
+                PfDirection::Any => {}
+                PfDirection::In => f.write_str(" in")?,
+                PfDirection::Out => f.write_str(" out")?,
+            }
+            if call.is_none() {
+                if self.log {
+                    f.write_str(" log")?;
+                }
+                if self.quick {
+                    f.write_str(" quick")?;
+                }
+            }
+        }
+        if let Some(interface) = &self.interface {
+            write!(f, " on {interface}")?;
+        }
+        match self.af {
+            Some(AddressFamily::Inet) => f.write_str(" inet")?,
+            Some(AddressFamily::Inet6) => f.write_str(" inet6")?,
+            None => {}
+        }
+        if let Some(proto) = self.proto {
+            let name = match proto {
+                Protocol::Tcp => "tcp",
+                Protocol::Udp => "udp",
+                Protocol::Icmp => "icmp",
+                Protocol::Icmp6 => "icmp6",
+            };
+            write!(f, " proto {name}")?;
+        }
+        let matches_all = self.src == PfEndpoint::any() && self.dst == PfEndpoint::any();
+        match (matches_all, call.is_some()) {
+            // `nat-anchor "zelle/*"` alone reads better than with a trailing `all`.
+            (true, true) => {}
+            (true, false) => f.write_str(" all")?,
+            (false, _) => write!(f, " from {} to {}", self.src, self.dst)?,
+        }
+        if call.is_some() {
+            return Ok(());
+        }
+        if let (PfAction::Nat | PfAction::Rdr, Some(redirect)) = (self.action, &self.redirect) {
+            write!(f, " -> {}", redirect.addr)?;
+            if let Some(ports) = redirect.ports {
+                write!(f, " port {ports}")?;
+            }
+        }
+        if self.action == PfAction::Pass {
+            f.write_str(if self.keep_state {
+                " keep state"
+            } else {
+                " no state"
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `80`, or an inclusive range `8000:8080` as pf.conf writes it.
+impl std::fmt::Display for PortRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.first == self.last {
+            write!(f, "{}", self.first)
+        } else {
+            write!(f, "{}:{}", self.first, self.last)
+        }
+    }
+}
+
+/// `any`, `10.77.0.0/16`, a host address without its prefix length, or `(em0)`.
+impl std::fmt::Display for PfAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PfAddr::Any => f.write_str("any"),
+            PfAddr::Net(net) if net.prefix_len() == net.max_prefix_len() => {
+                write!(f, "{}", net.addr())
+            }
+            PfAddr::Net(net) => write!(f, "{net}"),
+            PfAddr::Interface(name) => write!(f, "({name})"),
+        }
+    }
+}
+
+/// `! 10.0.0.0/8 port 80`: the address, negated or not, and the ports.
+impl std::fmt::Display for PfEndpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.negate {
+            f.write_str("! ")?;
+        }
+        write!(f, "{}", self.addr)?;
+        if let Some(ports) = self.ports {
+            write!(f, " port {ports}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    fn net(s: &str) -> PfAddr {
+        PfAddr::Net(s.parse().expect("literal network"))
+    }
+
+    #[test]
+    fn nat_rule_reads_as_pf_conf() {
+        let rule = PfRule {
+            interface: Some("em0".into()),
+            af: Some(AddressFamily::Inet),
+            src: PfEndpoint {
+                addr: net("10.77.0.0/16"),
+                ..PfEndpoint::any()
+            },
+            redirect: Some(PfRedirect {
+                addr: PfAddr::Interface("em0".into()),
+                ports: None,
+            }),
+            ..PfRule::new(PfAction::Nat)
+        };
+        assert_eq!(
+            rule.to_string(),
+            "nat on em0 inet from 10.77.0.0/16 to any -> (em0)"
+        );
+    }
+
+    #[test]
+    fn rdr_rule_reads_as_pf_conf() {
+        let rule = PfRule {
+            interface: Some("em0".into()),
+            af: Some(AddressFamily::Inet),
+            proto: Some(Protocol::Tcp),
+            dst: PfEndpoint {
+                ports: Some(PortRange::single(8080)),
+                ..PfEndpoint::any()
+            },
+            redirect: Some(redirect_to(
+                [10, 77, 0, 5].into(),
+                Some(PortRange::single(80)),
+            )),
+            ..PfRule::new(PfAction::Rdr)
+        };
+        assert_eq!(
+            rule.to_string(),
+            "rdr on em0 inet proto tcp from any to any port 8080 -> 10.77.0.5 port 80"
+        );
+    }
+
+    #[test]
+    fn pass_rule_reads_as_pf_conf() {
+        let rule = PfRule {
+            direction: PfDirection::In,
+            quick: true,
+            interface: Some("bridge0".into()),
+            ..PfRule::new(PfAction::Pass)
+        };
+        assert_eq!(rule.to_string(), "pass in quick on bridge0 all keep state");
+        let stateless = PfRule {
+            keep_state: false,
+            log: true,
+            ..rule
+        };
+        assert_eq!(
+            stateless.to_string(),
+            "pass in log quick on bridge0 all no state"
+        );
+    }
+
+    #[test]
+    fn anchor_calls_name_their_ruleset() {
+        assert_eq!(
+            PfRule::anchor_call(PfAction::Nat, "zelle/*").to_string(),
+            "nat-anchor \"zelle/*\""
+        );
+        assert_eq!(
+            PfRule::anchor_call(PfAction::Rdr, "zelle/*").to_string(),
+            "rdr-anchor \"zelle/*\""
+        );
+        assert_eq!(
+            PfRule::anchor_call(PfAction::Pass, "zelle/*").to_string(),
+            "anchor \"zelle/*\""
+        );
+        let narrowed = PfRule {
+            direction: PfDirection::In,
+            interface: Some("bridge0".into()),
+            ..PfRule::anchor_call(PfAction::Pass, "zelle")
+        };
+        assert_eq!(narrowed.to_string(), "anchor \"zelle\" in on bridge0");
+    }
+
+    #[test]
+    fn endpoints_show_negation_ranges_and_families() {
+        let rule = PfRule {
+            af: Some(AddressFamily::Inet6),
+            proto: Some(Protocol::Udp),
+            src: PfEndpoint {
+                addr: net("fd00::/64"),
+                negate: true,
+                ports: None,
+            },
+            dst: PfEndpoint {
+                addr: net("fd00::1/128"),
+                negate: false,
+                ports: Some(PortRange {
+                    first: 8000,
+                    last: 8080,
+                }),
+            },
+            ..PfRule::new(PfAction::Block)
+        };
+        assert_eq!(
+            rule.to_string(),
+            "block inet6 proto udp from ! fd00::/64 to fd00::1 port 8000:8080"
+        );
+        assert_eq!(
+            PfRule::new(PfAction::NoNat).to_string(),
+            "no nat all",
+            "a rule without a redirect prints no arrow"
+        );
+    }
+}

@@ -61,7 +61,9 @@ enum ProfileArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let state = cli.state.or_else(|| std::env::var_os(STATE_ENV).map(PathBuf::from));
+    let state = cli
+        .state
+        .or_else(|| std::env::var_os(STATE_ENV).map(PathBuf::from));
     // The demo needs no machine of the user's: it brings up its own.
     let state = match (state, &cli.command) {
         (Some(state), _) => state,
@@ -110,7 +112,11 @@ fn run(command: Command, state: PathBuf) -> Result<ExitCode, Box<dyn std::error:
                 ..SimConfig::default()
             };
             SimKernel::reset_shared(&state, &config)?;
-            println!("{}: a fresh {} machine", state.display(), profile.osrelease());
+            println!(
+                "{}: a fresh {} machine",
+                state.display(),
+                profile.osrelease()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo { keep } => {

@@ -1,0 +1,421 @@
+//! Jails: jail_set(2), jail_get(2), jail_remove(2), and the life of a prison record.
+//!
+//! Source: [14] `sys/kern/kern_jail.c` read through the project's search index
+//! (`kern_jail_set`, `get_next_prid`, `kern_jail_get`, `sys_jail_remove`, `sys_jail_attach`,
+//! `prison_deref`, `prison_deref_kill`, `prison_find_name`), and `sys/kern/kern_exit.c`
+//! (`exit1` drops the jail's user reference when a process exits; its credential, which keeps
+//! the record, goes when it is reaped). FACTS.md §1 Jails, FACTS-kernel-errno.md §6.
+//!
+//! The caller is always the host (prison0): the sim models no jailed caller.
+//!
+//! A prison is alive while something holds a user reference to it: `persist`, a live process
+//! in it, or a child prison's record. When the last goes, or on jail_remove, it is dying. Its
+//! record stays in allprison while a process of it (even a zombie) or a child record remains,
+//! and then — FreeBSD bug 238032, jails lingering dying for minutes after their last process —
+//! for `linger_ms` more of simulated time. Only then does its vnet go.
+
+use crate::fault::Op;
+use crate::kernel::SimKernel;
+use crate::machine::Machine;
+use crate::mount::is_under;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use zelle_core::kernel::{
+    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
+    Signal, Vnet,
+};
+
+mod set;
+
+/// `JAIL_MAX` (`sys/sys/jail.h`): the highest jid handed out, and prison0's `children.max`.
+pub const JAIL_MAX: i32 = 999_999;
+/// `JAIL_GET_MASK` (`sys/sys/jail.h`): the flags jail_get(2) takes.
+const JAIL_GET_MASK: u32 = 0x08;
+
+/// One prison, alive or dying.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jail {
+    pub jid: Jid,
+    /// The full name, dotted below a parent ("a.b").
+    pub name: String,
+    pub path: String,
+    pub hostname: String,
+    /// The parent prison (0 is the host).
+    pub parent: Jid,
+    pub persist: bool,
+    /// Whether the jail has a vnet of its own (`vnet=new`).
+    pub vnet: bool,
+    pub dying: bool,
+    /// While dying and unreferenced: the simulated time at which the record (with its vnet)
+    /// is freed.
+    pub gone_at_ms: Option<u64>,
+    pub enforce_statfs: u32,
+    /// The kernel's int, as its bytes: a value above `i32::MAX` is negative there.
+    pub children_max: u32,
+    pub devfs_ruleset: u32,
+    /// As jail_get reports it: `Disable` when the addresses are restricted (`PR_IP4_USER`,
+    /// whether set with ip4=new or ip4=disable: kern_jail_get gives JAIL_SYS_DISABLE for both,
+    /// as the two share one flag), `Inherit` otherwise.
+    pub ip4: IpMode,
+    pub ip4_addrs: Vec<Ipv4Addr>,
+    pub ip6: IpMode,
+    pub ip6_addrs: Vec<Ipv6Addr>,
+    pub allow: BTreeSet<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailState {
+    /// Every prison in allprison, by jid, alive or dying.
+    pub jails: BTreeMap<Jid, Jail>,
+    /// The last jid handed out (`lastprid` in kern_jail.c).
+    pub last_jid: i32,
+    /// How long an unreferenced dying jail stays in allprison (FreeBSD bug 238032): 0 frees it
+    /// at once.
+    pub linger_ms: u64,
+}
+
+/// The network stack a jail's processes use: the jail's own vnet or, without one, its
+/// parent's (all the way up to the host's, jid 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct VnetId(pub Jid);
+
+impl VnetId {
+    pub const HOST: VnetId = VnetId(Jid(0));
+}
+
+impl Machine {
+    /// The vnet a network request for `vnet` runs in. The real backend enters a jail's vnet by
+    /// jail_attach(2) in a forked child, so an unknown or dying jail fails as jail_attach does:
+    /// EINVAL (kern_jail.c, `sys_jail_attach` → `do_jail_attach`) [14].
+    pub(crate) fn vnet_of(&self, vnet: Vnet) -> KResult<VnetId> {
+        let mut jid = match vnet {
+            Vnet::Host => return Ok(VnetId::HOST),
+            Vnet::Jail(jid) => jid,
+        };
+        match self.jails.jails.get(&jid) {
+            Some(jail) if !jail.dying => {}
+            _ => return Err(KernelError::errno("jail_attach", Errno::EINVAL)),
+        }
+        while let Some(jail) = self.jails.jails.get(&jid) {
+            if jail.vnet {
+                return Ok(VnetId(jid));
+            }
+            jid = jail.parent;
+        }
+        Ok(VnetId::HOST)
+    }
+
+    /// Whether `jid` is prison0 or a jail in allprison that is not dying (`prison_isalive`).
+    pub(crate) fn jail_alive(&self, jid: Jid) -> bool {
+        jid == Jid(0) || self.jails.jails.get(&jid).is_some_and(|j| !j.dying)
+    }
+
+    /// Whether `jid` is `ancestor` or lies below it (prison0 is everyone's ancestor).
+    pub(crate) fn jail_within(&self, mut jid: Jid, ancestor: Jid) -> bool {
+        // Bounded by the number of jails: recorded state cannot loop forever.
+        for _ in 0..=self.jails.jails.len() {
+            if jid == ancestor {
+                return true;
+            }
+            match self.jails.jails.get(&jid) {
+                Some(jail) => jid = jail.parent,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Every jail strictly below `jid`, in jid order.
+    fn descendants(&self, jid: Jid) -> Vec<Jid> {
+        self.jails
+            .jails
+            .values()
+            .filter(|j| j.jid != jid && self.jail_within(j.jid, jid))
+            .map(|j| j.jid)
+            .collect()
+    }
+
+    /// The jail whose root holds `path` (the deepest, "/" roots aside): mounts remember it.
+    pub(crate) fn jail_root_holding(&self, path: &str) -> Option<Jid> {
+        self.jails
+            .jails
+            .values()
+            .filter(|j| j.path != "/" && is_under(path, &j.path))
+            .max_by_key(|j| j.path.len())
+            .map(|j| j.jid)
+    }
+
+    /// prison_find_name from the host: an alive jail by full name, else a dying one (the
+    /// oldest: the kernel keeps the last one its newest-first walk meets; jid order stands in
+    /// for age).
+    fn find_jail_name(&self, name: &str) -> Option<&Jail> {
+        let mut matching = self.jails.jails.values().filter(|j| j.name == name);
+        let first = matching.clone().next();
+        matching.find(|j| !j.dying).or(first)
+    }
+
+    /// jail_get(2) (kern_jail_get), for the host as caller.
+    pub(crate) fn jail_get_rule(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
+        let fail = |errno| KernelError::errno(Op::JailGet.name(), errno);
+        let refuse = |errno, msg: String| KernelError::with_message(Op::JailGet.name(), errno, msg);
+        if flags.0 & !JAIL_GET_MASK != 0 {
+            return Err(fail(Errno::EINVAL));
+        }
+        let dying_ok = flags.contains(JailFlags::DYING);
+        let jail = match key {
+            JailKey::After(after) => self
+                .jails
+                .jails
+                .values()
+                .find(|j| j.jid > *after && (dying_ok || !j.dying))
+                .ok_or_else(|| refuse(Errno::ENOENT, format!("no jail after {after}")))?,
+            // jid 0 is no key at all: the kernel goes on to look for a name.
+            JailKey::Jid(Jid(0)) => {
+                return Err(refuse(Errno::ENOENT, "no jail specified".into()));
+            }
+            JailKey::Jid(jid) => match self.jails.jails.get(jid) {
+                Some(j) if j.dying && !dying_ok => {
+                    return Err(refuse(Errno::ENOENT, format!("jail {jid} is dying")))
+                }
+                Some(j) => j,
+                None => return Err(refuse(Errno::ENOENT, format!("jail {jid} not found"))),
+            },
+            JailKey::Name(name) => {
+                if name.contains('\0') {
+                    return Err(fail(Errno::EINVAL));
+                }
+                match self.find_jail_name(name) {
+                    Some(j) if j.dying && !dying_ok => {
+                        return Err(refuse(Errno::ENOENT, format!("jail \"{name}\" is dying")))
+                    }
+                    Some(j) => j,
+                    None => {
+                        return Err(refuse(Errno::ENOENT, format!("jail \"{name}\" not found")))
+                    }
+                }
+            }
+        };
+        Ok(JailInfo {
+            jid: jail.jid,
+            name: jail.name.clone(),
+            path: jail.path.clone(),
+            hostname: jail.hostname.clone(),
+            persist: jail.persist,
+            vnet: jail.vnet,
+            dying: jail.dying,
+            enforce_statfs: jail.enforce_statfs,
+            children_max: jail.children_max,
+            devfs_ruleset: jail.devfs_ruleset,
+            ip4: jail.ip4,
+            ip4_addrs: jail.ip4_addrs.clone(),
+            ip6: jail.ip6,
+            ip6_addrs: jail.ip6_addrs.clone(),
+            allow: jail.allow.iter().cloned().collect(),
+        })
+    }
+
+    /// jail_remove(2): EINVAL for no such jail, 0 for a dying one; otherwise the jail and its
+    /// live descendants die at once, lose persist, and every process in them gets SIGKILL
+    /// (prison_deref with PD_KILL).
+    pub(crate) fn jail_remove_rule(&mut self, jid: Jid) -> KResult<()> {
+        let Some(jail) = self.jails.jails.get(&jid) else {
+            return Err(KernelError::errno(Op::JailRemove.name(), Errno::EINVAL));
+        };
+        if jail.dying {
+            return Ok(());
+        }
+        // The jail, and its descendants that are alive (a dying one's subtree is left alone).
+        let mut killed = vec![jid];
+        let mut at = 0;
+        while at < killed.len() {
+            let parent = killed[at];
+            let children = self
+                .jails
+                .jails
+                .values()
+                .filter(|j| j.parent == parent && !j.dying)
+                .map(|j| j.jid);
+            killed.extend(children.collect::<Vec<_>>());
+            at += 1;
+        }
+        for k in &killed {
+            if let Some(j) = self.jails.jails.get_mut(k) {
+                j.dying = true;
+                j.persist = false;
+            }
+        }
+        let victims: Vec<_> = self
+            .procs
+            .procs
+            .iter()
+            .filter(|(_, p)| self.jail_within(p.jail, jid))
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in victims {
+            let _ = self.deliver_signal(pid, Signal::SIGKILL);
+        }
+        self.settle_jails();
+        Ok(())
+    }
+
+    /// The user references of a prison (`pr_uref`): persist, its live processes, and the
+    /// records of its child prisons.
+    fn user_refs(&self, jid: Jid) -> usize {
+        let persist = self.jails.jails.get(&jid).is_some_and(|j| j.persist);
+        usize::from(persist)
+            + self.procs.live_in(jid)
+            + self
+                .jails
+                .jails
+                .values()
+                .filter(|j| j.parent == jid)
+                .count()
+    }
+
+    /// Whether anything still holds the record: a process of the jail (even a zombie, whose
+    /// credential goes only when it is reaped) or a child prison's record.
+    fn record_held(&self, jid: Jid) -> bool {
+        self.procs.procs.values().any(|p| p.jail == jid)
+            || self.jails.jails.values().any(|j| j.parent == jid)
+    }
+
+    /// Bring the jails up to date: alive jails without user references start dying; dying
+    /// jails nothing holds start lingering, and leave allprison (their vnet with them) when
+    /// the linger time is over. Repeats, as a record leaving frees its parent.
+    pub(crate) fn settle_jails(&mut self) {
+        loop {
+            let mut changed = false;
+            let jids: Vec<Jid> = self.jails.jails.keys().copied().collect();
+            for jid in jids {
+                let Some(jail) = self.jails.jails.get(&jid) else {
+                    continue;
+                };
+                if !jail.dying {
+                    if self.user_refs(jid) == 0 {
+                        if let Some(j) = self.jails.jails.get_mut(&jid) {
+                            j.dying = true;
+                        }
+                        changed = true;
+                    }
+                    continue;
+                }
+                if self.record_held(jid) {
+                    continue;
+                }
+                let clock = self.clock_ms;
+                let linger = self.jails.linger_ms;
+                let Some(j) = self.jails.jails.get_mut(&jid) else {
+                    continue;
+                };
+                let gone_at = *j.gone_at_ms.get_or_insert(clock.saturating_add(linger));
+                if gone_at <= clock {
+                    let vnet = j.vnet;
+                    self.jails.jails.remove(&jid);
+                    if vnet {
+                        self.vnet_destroy(VnetId(jid));
+                    }
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    /// Timed jail events: lingering dying jails leave allprison when their time is up.
+    pub(crate) fn tick_jails(&mut self) {
+        self.settle_jails();
+    }
+
+    /// As `jls -d -h jid parent name host.hostname vnet persist dying path ip4.addr` prints.
+    pub(crate) fn dump_jails(&self, out: &mut String) {
+        out.push_str(
+            "# jls -d -h jid parent name host.hostname vnet persist dying path ip4.addr\n",
+        );
+        out.push_str("jid parent name host.hostname vnet persist dying path ip4.addr\n");
+        for j in self.jails.jails.values() {
+            let addrs: Vec<String> = j.ip4_addrs.iter().map(|a| a.to_string()).collect();
+            out.push_str(&format!(
+                "{} {} {} {} {} {} {} {} {}\n",
+                j.jid,
+                j.parent,
+                j.name,
+                if j.hostname.is_empty() {
+                    "\"\""
+                } else {
+                    &j.hostname
+                },
+                if j.vnet { "new" } else { "inherit" },
+                j.persist,
+                j.dying,
+                j.path,
+                if addrs.is_empty() {
+                    "-".to_string()
+                } else {
+                    addrs.join(",")
+                },
+            ));
+        }
+        out.push('\n');
+    }
+
+    pub(crate) fn check_jails(&self, problems: &mut Vec<String>) {
+        let mut alive_names = BTreeSet::new();
+        for (jid, j) in &self.jails.jails {
+            let at = format!("jail {jid}");
+            if *jid != j.jid || jid.0 <= 0 {
+                problems.push(format!("{at}: recorded as jid {}", j.jid));
+            }
+            if j.parent != Jid(0) && !self.jails.jails.contains_key(&j.parent) {
+                problems.push(format!("{at}: parent {} is not in allprison", j.parent));
+            }
+            if !self.jail_within(*jid, Jid(0)) {
+                problems.push(format!("{at}: its parents loop"));
+            }
+            if j.dying {
+                if j.persist {
+                    problems.push(format!("{at}: dying but persistent"));
+                }
+                if j.gone_at_ms.is_some() && self.record_held(*jid) {
+                    problems.push(format!("{at}: lingering while still referenced"));
+                }
+                if j.gone_at_ms.is_some_and(|t| t <= self.clock_ms) {
+                    problems.push(format!("{at}: should have left allprison"));
+                }
+            } else {
+                if !self.jail_alive(j.parent) {
+                    problems.push(format!("{at}: alive below dying parent {}", j.parent));
+                }
+                if j.gone_at_ms.is_some() {
+                    problems.push(format!("{at}: alive but set to leave"));
+                }
+                if self.user_refs(*jid) == 0 {
+                    problems.push(format!("{at}: alive without persist, process or child"));
+                }
+                if !alive_names.insert(j.name.clone()) {
+                    problems.push(format!("{at}: name {:?} held twice", j.name));
+                }
+            }
+        }
+    }
+}
+
+impl Jails for SimKernel {
+    fn jail_set(&self, params: &JailParams, flags: JailFlags) -> KResult<Jid> {
+        self.call(Op::JailSet, &(params, flags), |m| {
+            m.jail_set_rule(params, flags)
+        })
+    }
+
+    fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
+        self.reap_local();
+        self.call(Op::JailGet, &(key, flags), |m| m.jail_get_rule(key, flags))
+    }
+
+    fn jail_remove(&self, jid: Jid) -> KResult<()> {
+        self.reap_local();
+        self.call(Op::JailRemove, &jid, |m| m.jail_remove_rule(jid))
+    }
+}

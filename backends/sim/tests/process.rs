@@ -1,0 +1,420 @@
+//! Process rules that need the simulator: scripted virtual programs and the clock, stdio
+//! files and FIFOs, waiting across threads, and host-exec mode running real programs.
+
+mod common;
+
+use common::TempScratch;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use zelle_core::conformance::Scratch;
+use zelle_core::kernel::*;
+use zelle_sim::process::{Program, Script};
+use zelle_sim::SimKernel;
+
+fn spec(jail: Option<Jid>, args: &[&str]) -> ProcessSpec {
+    ProcessSpec {
+        jail,
+        args: args.iter().map(|a| a.to_string()).collect(),
+        env: vec!["PATH=/bin:/usr/bin".into()],
+        cwd: "/".into(),
+        ..ProcessSpec::default()
+    }
+}
+
+fn register(k: &SimKernel, path: &str, script: Script) {
+    k.with_machine(|m| {
+        m.procs
+            .programs
+            .insert(path.into(), Program::Script(script))
+    })
+    .unwrap();
+}
+
+fn jail(k: &SimKernel, name: &str, path: Option<String>) -> Jid {
+    let params = JailParams {
+        name: Some(name.into()),
+        path,
+        persist: Some(true),
+        ..JailParams::default()
+    };
+    k.jail_set(&params, JailFlags::CREATE).unwrap()
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// A scripted program writes its output at once, runs its simulated time, and a blocking wait
+/// jumps the clock to its end.
+#[test]
+fn scripted_program_runs_its_script() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    register(
+        &k,
+        "/app/server",
+        Script::exits(7)
+            .stdout("hello\n")
+            .stderr("warning\n")
+            .runs_for(2500),
+    );
+    let mut s = spec(None, &["/app/server", "--flag"]);
+    s.stdio.stdout = Some(scratch.missing("out"));
+    s.stdio.stderr = Some(scratch.missing("err"));
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(read(&scratch.missing("out")), "hello\n");
+    assert_eq!(read(&scratch.missing("err")), "warning\n");
+    assert_eq!(k.wait(pid, false).unwrap(), None);
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(7)));
+    assert_eq!(k.snapshot().clock_ms, 2500);
+}
+
+/// execve resolves a relative program path against the working directory.
+#[test]
+fn relative_program_resolves_against_cwd() {
+    let k = SimKernel::seeded(1);
+    register(&k, "/opt/tool", Script::exits(4));
+    let mut s = spec(None, &["tool"]);
+    s.cwd = "/opt".into();
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(4)));
+}
+
+/// A FIFO without a reader is skipped (ENXIO on the non-blocking open); with a reader it gets
+/// the output.
+#[test]
+fn fifo_output() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    let fifo = scratch.missing("fifo");
+    nix::unistd::mkfifo(
+        Path::new(&fifo),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    let mut s = spec(None, &["/bin/echo", "through the pipe"]);
+    s.stdio.stdout = Some(fifo.clone());
+    let pid = k.spawn(&s).expect("no reader: skipped, not an error");
+    k.wait(pid, true).unwrap();
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let pid = k.spawn(&s).unwrap();
+    k.wait(pid, true).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut text).unwrap();
+    assert_eq!(text, "through the pipe\n");
+}
+
+/// Ignored signals do nothing; SIGKILL always kills; a stopped process keeps its remaining
+/// time and acts on a fatal signal only when continued.
+#[test]
+fn signal_dispositions() {
+    let k = SimKernel::seeded(1);
+    register(
+        &k,
+        "/app/stubborn",
+        Script::runs_until_signalled()
+            .ignoring(Signal::SIGTERM)
+            .ignoring(Signal::SIGKILL),
+    );
+    let pid = k.spawn(&spec(None, &["/app/stubborn"])).unwrap();
+    k.signal(pid, Signal::SIGTERM).unwrap();
+    k.signal(pid, Signal::SIGCHLD).unwrap();
+    assert_eq!(k.wait(pid, false).unwrap(), None);
+    k.signal(pid, Signal::SIGKILL).unwrap();
+    assert_eq!(
+        k.wait(pid, false).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+
+    let sleeper = k.spawn(&spec(None, &["/bin/sleep", "10"])).unwrap();
+    k.with_machine(|m| m.advance(4000)).unwrap();
+    k.signal(sleeper, Signal::SIGSTOP).unwrap();
+    k.with_machine(|m| m.advance(100_000)).unwrap();
+    assert_eq!(k.wait(sleeper, false).unwrap(), None, "stopped, not done");
+    k.signal(sleeper, Signal::SIGCONT).unwrap();
+    assert_eq!(k.wait(sleeper, true).unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(k.snapshot().clock_ms, 104_000 + 6000);
+}
+
+/// A blocking wait for a process only a signal ends leaves the machine free: another thread
+/// signals it.
+#[test]
+fn blocking_wait_is_ended_by_another_threads_signal() {
+    let k = SimKernel::seeded(1);
+    let pid = k
+        .spawn(&spec(None, &["/bin/sh", "-c", "sleep 1000000"]))
+        .unwrap();
+    register(&k, "/app/forever", Script::runs_until_signalled());
+    let forever = k.spawn(&spec(None, &["/app/forever"])).unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            k.signal(forever, Signal::SIGTERM).unwrap();
+        });
+        assert_eq!(
+            k.wait(forever, true).unwrap(),
+            Some(ExitStatus::Signaled(Signal::SIGTERM))
+        );
+    });
+    // The finite one: the clock jumps instead.
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+}
+
+/// Only the spawning OS process can wait: another one's wait4 is ECHILD.
+#[test]
+fn wait_for_another_processes_child_is_echild() {
+    let k = SimKernel::seeded(1);
+    let pid = k.spawn(&spec(None, &["/usr/bin/true"])).unwrap();
+    k.with_machine(|m| m.procs.procs.get_mut(&pid).unwrap().parent += 1)
+        .unwrap();
+    assert_eq!(k.wait(pid, true).unwrap_err().code(), Some(Errno::ECHILD));
+}
+
+/// The dump lists processes as ps does, zombies as defunct.
+#[test]
+fn dump_lists_processes_like_ps() {
+    let k = SimKernel::seeded(1);
+    let jid = jail(&k, "ps", None);
+    k.spawn(&spec(Some(jid), &["/bin/sleep", "5"])).unwrap();
+    k.spawn(&spec(None, &["/usr/bin/false"])).unwrap();
+    let dump = k.snapshot().dump();
+    assert!(dump.contains("# ps -ax -o jid,pid,stat,command\nJID   PID STAT COMMAND\n"));
+    assert!(dump.contains("  1  1000 S    /bin/sleep 5\n"), "{dump}");
+    assert!(
+        dump.contains("  0  1001 Z    /usr/bin/false <defunct>\n"),
+        "{dump}"
+    );
+    assert!(k.snapshot().check_invariants().is_empty());
+}
+
+/// Host-exec: a real /bin/echo writes into a real file.
+#[test]
+fn host_exec_runs_a_real_program() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let out = scratch.missing("echo.out");
+    let mut s = spec(None, &["/bin/echo", "real", "output"]);
+    s.stdio.stdout = Some(out.clone());
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(read(&out), "real output\n");
+    assert_eq!(k.wait(pid, false).unwrap_err().code(), Some(Errno::ECHILD));
+}
+
+/// Host-exec: environment (cleared, then set), working directory and umask are the spec's.
+#[test]
+fn host_exec_sets_env_cwd_and_umask() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let dir = scratch.dir("work");
+    let out = scratch.missing("env.out");
+    let mut s = spec(
+        None,
+        &["/bin/sh", "-c", "echo \"$FOO ${HOME:-unset}\"; pwd; umask"],
+    );
+    s.env = vec!["FOO=bar".into(), "PATH=/bin:/usr/bin".into()];
+    s.cwd = dir.clone();
+    s.umask = Some(0o027);
+    s.stdio.stdout = Some(out.clone());
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    assert_eq!(
+        read(&out),
+        format!("bar unset\n{}\n0027\n", canonical.display())
+    );
+    s.cwd = scratch.missing("nowhere");
+    assert_eq!(k.spawn(&s).unwrap_err().code(), Some(Errno::ENOENT));
+}
+
+/// Host-exec: FreeBSD signal numbers are translated (SIGUSR1 is 30 there, 10 on Linux) both
+/// ways.
+#[test]
+fn host_exec_translates_signals() {
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let pid = k.spawn(&spec(None, &["/bin/sleep", "100"])).unwrap();
+    assert_eq!(k.wait(pid, false).unwrap(), None);
+    k.signal(pid, Signal::SIGUSR1).unwrap();
+    assert_eq!(
+        k.wait(pid, true).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGUSR1))
+    );
+}
+
+/// Host-exec: jail_remove kills the jail's real processes with SIGKILL; the jail dies once the
+/// exit is seen and reaped.
+#[test]
+fn host_exec_jail_remove_kills_real_processes() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    // As root the process is chrooted into the jail's root: "/" keeps /bin/sleep in reach.
+    let root = if nix::unistd::geteuid().is_root() {
+        None
+    } else {
+        Some(scratch.dir("root"))
+    };
+    let jid = jail(&k, "real", root);
+    let pid = k.spawn(&spec(Some(jid), &["/bin/sleep", "100"])).unwrap();
+    assert_eq!(k.jail_processes(jid).unwrap(), vec![pid]);
+    k.jail_remove(jid).unwrap();
+    assert_eq!(
+        k.wait(pid, true).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+    assert!(k.jail_get(&JailKey::Jid(jid), JailFlags::DYING).is_err());
+    assert!(k.snapshot().check_invariants().is_empty());
+}
+
+/// Host-exec with a terminal: the process's stdio is a pty, copied to the stdout path.
+#[test]
+fn host_exec_terminal_is_a_pty() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let out = scratch.missing("tty.out");
+    let mut s = spec(None, &["/bin/sh", "-c", "tty; echo done"]);
+    s.terminal = true;
+    s.stdio.stdout = Some(out.clone());
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    // The copying thread may still be at work.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !read(&out).contains("done") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text = read(&out);
+    assert!(
+        text.contains("/dev/pts/") && text.contains("done"),
+        "{text:?}"
+    );
+}
+
+/// A directory holding a copy of the host's /bin/sh and the libraries it needs (from ldd),
+/// or `None` where that cannot be made.
+fn root_with_a_shell(dir: &Path) -> Option<PathBuf> {
+    let ldd = std::process::Command::new("ldd")
+        .arg("/bin/sh")
+        .output()
+        .ok()?;
+    let listing = String::from_utf8(ldd.stdout).ok()?;
+    let libraries = listing
+        .split_whitespace()
+        .filter(|word| word.starts_with('/'));
+    for file in libraries.chain(["/bin/sh"]) {
+        let copy = dir.join(file.trim_start_matches('/'));
+        std::fs::create_dir_all(copy.parent()?).ok()?;
+        std::fs::copy(file, &copy).ok()?;
+    }
+    Some(dir.to_path_buf())
+}
+
+/// Host-exec as root: a jailed process runs chrooted into the jail's root — or, when a nullfs
+/// mount sits at the jail's path, into the mount's source (nothing is mounted for real).
+#[test]
+fn host_exec_chroots_into_the_jail_root() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("not root: no chroot to test (the non-root path is tested elsewhere)");
+        return;
+    }
+    let scratch = TempScratch::new();
+    let Some(rootfs) = root_with_a_shell(Path::new(&scratch.dir("rootfs"))) else {
+        eprintln!("no copy of /bin/sh could be made: skipped");
+        return;
+    };
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let rootfs = rootfs.to_string_lossy().into_owned();
+    let direct = jail(&k, "direct", Some(rootfs.clone()));
+    let pid = k
+        .spawn(&spec(
+            Some(direct),
+            &["/bin/sh", "-c", "echo inside > /inside.txt"],
+        ))
+        .unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(read(&format!("{rootfs}/inside.txt")), "inside\n");
+
+    let mountpoint = scratch.dir("mnt");
+    let nullfs = MountRequest {
+        fstype: "nullfs".into(),
+        fspath: mountpoint.clone(),
+        from: Some(rootfs.clone()),
+        options: vec![],
+        flags: MountFlags::default(),
+    };
+    k.nmount(&nullfs).unwrap();
+    let through = jail(&k, "through", Some(mountpoint));
+    let mut s = spec(Some(through), &["/bin/sh", "-c", "pwd > /through.txt"]);
+    s.cwd = "/bin".into();
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(read(&format!("{rootfs}/through.txt")), "/bin\n");
+}
+
+/// Host-exec not as root: no chroot, the working directory is joined under the jail's root.
+/// (As root this path is not taken; the test then checks nothing.)
+#[test]
+fn host_exec_without_root_joins_cwd_under_the_jail_root() {
+    if nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let root = scratch.dir("root");
+    let work = scratch.dir("root/work");
+    let jid = jail(&k, "plain", Some(root));
+    let mut s = spec(Some(jid), &["/bin/sh", "-c", "pwd > out.txt"]);
+    s.cwd = "/work".into();
+    let pid = k.spawn(&s).unwrap();
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    assert_eq!(
+        read(&format!("{work}/out.txt")).trim_end(),
+        std::fs::canonicalize(&work).unwrap().to_string_lossy()
+    );
+}
+
+/// Jails, mounts and processes survive the trip through a shared state file, as the shim's
+/// several processes see one machine.
+#[test]
+fn state_survives_the_state_file() {
+    let scratch = TempScratch::new();
+    let state = scratch.missing("machine.json");
+    let config = zelle_sim::SimConfig::default();
+    SimKernel::reset_shared(Path::new(&state), &config).unwrap();
+    let first = SimKernel::shared(&state, config.clone());
+    register(
+        &first,
+        "/app/x",
+        Script::runs_until_signalled().ignoring(Signal::SIGHUP),
+    );
+    let jid = jail(&first, "shared", Some(scratch.dir("root")));
+    let pid = first.spawn(&spec(Some(jid), &["/app/x"])).unwrap();
+    let dev = scratch.dir("root/dev");
+    let devfs = MountRequest {
+        fstype: "devfs".into(),
+        fspath: dev,
+        from: Some("devfs".into()),
+        options: vec![("ruleset".into(), "4".into())],
+        flags: MountFlags::default(),
+    };
+    first.nmount(&devfs).unwrap();
+    let second = SimKernel::shared(&state, config);
+    assert_eq!(second.snapshot(), first.snapshot());
+    assert_eq!(second.jail_processes(jid).unwrap(), vec![pid]);
+    second.signal(pid, Signal::SIGHUP).unwrap();
+    second.jail_remove(jid).unwrap();
+    assert_eq!(
+        first.wait(pid, true).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+}
