@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use zelle_core::kernel::pf::{redirect_to, PfAddr, PfEndpoint, PfRedirect};
 use zelle_core::kernel::{
     IfFlags, InetAlias, JailFlags, JailKey, JailParams, Jails, KResult, NetworkInterfaces,
-    PacketFilter, PfAction, PfRule, PfRuleset, Vnet, VnetMode,
+    PacketFilter, PfAction, PfRule, PfRuleset, Route, Routes, Vnet, VnetMode,
 };
 use zelle_sim::{Profile, SimConfig, SimKernel, STATE_ENV};
 
@@ -65,6 +65,7 @@ fn main() -> ExitCode {
         .state
         .or_else(|| std::env::var_os(STATE_ENV).map(PathBuf::from));
     // The demo needs no machine of the user's: it brings up its own.
+    let temporary = state.is_none();
     let state = match (state, &cli.command) {
         (Some(state), _) => state,
         (None, Command::Demo { keep: false }) => {
@@ -75,7 +76,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(cli.command, state) {
+    let result = run(cli.command, state.clone());
+    if temporary {
+        for suffix in ["", ".lock"] {
+            let mut path = state.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("zelle-sim: {e}");
@@ -144,15 +153,22 @@ fn report(problems: &[String]) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Bring an interface up the way ifconfig does: read its flags and add IFF_UP, since
+/// SIOCSIFFLAGS replaces every flag the caller may change (IFF_LOOPBACK among them).
+fn up(k: &SimKernel, vnet: Vnet, name: &str) -> KResult<()> {
+    let flags = k.interface_flags(vnet, name)?;
+    k.set_interface_flags(vnet, name, flags.with(IfFlags::UP))
+}
+
 fn demo(k: &SimKernel, jail_root: &str, keep: bool) -> KResult<()> {
     let host = Vnet::Host;
     let bridge = k.create_interface(host, "bridge")?;
     k.add_inet_alias(host, &bridge, &InetAlias::new([10, 77, 0, 1].into(), 24))?;
-    k.set_interface_flags(host, &bridge, IfFlags::UP)?;
+    up(k, host, &bridge)?;
     let epair_a = k.create_interface(host, "epair")?;
     let epair_b = format!("{}b", epair_a.trim_end_matches('a'));
     k.bridge_add_member(host, &bridge, &epair_a)?;
-    k.set_interface_flags(host, &epair_a, IfFlags::UP)?;
+    up(k, host, &epair_a)?;
 
     let params = JailParams {
         name: Some("demo".into()),
@@ -167,7 +183,16 @@ fn demo(k: &SimKernel, jail_root: &str, keep: bool) -> KResult<()> {
     let inside = Vnet::Jail(jid);
     k.rename_interface(inside, &epair_b, "eth0")?;
     k.add_inet_alias(inside, "eth0", &InetAlias::new([10, 77, 0, 2].into(), 24))?;
-    k.set_interface_flags(inside, "eth0", IfFlags::UP)?;
+    up(k, inside, "eth0")?;
+    k.add_inet_alias(inside, "lo0", &InetAlias::new([127, 0, 0, 1].into(), 8))?;
+    up(k, inside, "lo0")?;
+    k.add_route(inside, &Route::default_via([10, 77, 0, 1].into()))?;
+
+    // The operator's pf.conf calls zelle's anchors (zelle never edits the main ruleset).
+    let calls = [PfAction::Nat, PfAction::Rdr, PfAction::Pass]
+        .map(|action| PfRule::anchor_call(action, "zelle/*"));
+    k.with_machine(|m| m.load_main_ruleset(&calls))
+        .expect("simulated machine state")?;
 
     let anchor = "zelle/demo";
     let tx = k.pf_begin(anchor, &[PfRuleset::Nat, PfRuleset::Rdr])?;
