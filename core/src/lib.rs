@@ -6,3 +6,4 @@
 
 pub mod conformance;
 pub mod kernel;
+pub mod network;
