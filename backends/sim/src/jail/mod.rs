@@ -259,25 +259,19 @@ impl Machine {
         Ok(())
     }
 
-    /// The user references of a prison (`pr_uref`): persist, its live processes, and the
-    /// records of its child prisons.
-    fn user_refs(&self, jid: Jid) -> usize {
-        let persist = self.jails.jails.get(&jid).is_some_and(|j| j.persist);
-        usize::from(persist)
-            + self.procs.live_in(jid)
-            + self
-                .jails
-                .jails
-                .values()
-                .filter(|j| j.parent == jid)
-                .count()
-    }
-
-    /// Whether anything still holds the record: a process of the jail (even a zombie, whose
-    /// credential goes only when it is reaped) or a child prison's record.
-    fn record_held(&self, jid: Jid) -> bool {
-        self.procs.procs.values().any(|p| p.jail == jid)
-            || self.jails.jails.values().any(|j| j.parent == jid)
+    /// Who holds each jail, counted once for all jails (see `JailRefs`).
+    fn jail_refs(&self) -> JailRefs {
+        let mut refs = JailRefs::default();
+        for p in self.procs.procs.values() {
+            refs.with_processes.insert(p.jail);
+            if p.is_live() {
+                *refs.live.entry(p.jail).or_default() += 1;
+            }
+        }
+        for j in self.jails.jails.values() {
+            *refs.children.entry(j.parent).or_default() += 1;
+        }
+        refs
     }
 
     /// Bring the jails up to date: alive jails without user references start dying; dying
@@ -286,13 +280,16 @@ impl Machine {
     pub(crate) fn settle_jails(&mut self) {
         loop {
             let mut changed = false;
+            // Counted once a pass: a record leaving may free its parent, which the next pass
+            // sees.
+            let refs = self.jail_refs();
             let jids: Vec<Jid> = self.jails.jails.keys().copied().collect();
             for jid in jids {
                 let Some(jail) = self.jails.jails.get(&jid) else {
                     continue;
                 };
                 if !jail.dying {
-                    if self.user_refs(jid) == 0 {
+                    if refs.user_refs(jail, jid) == 0 {
                         if let Some(j) = self.jails.jails.get_mut(&jid) {
                             j.dying = true;
                         }
@@ -300,7 +297,7 @@ impl Machine {
                     }
                     continue;
                 }
-                if self.record_held(jid) {
+                if refs.record_held(jid) {
                     continue;
                 }
                 let clock = self.clock_ms;
@@ -362,6 +359,7 @@ impl Machine {
     }
 
     pub(crate) fn check_jails(&self, problems: &mut Vec<String>) {
+        let refs = self.jail_refs();
         let mut alive_names = BTreeSet::new();
         for (jid, j) in &self.jails.jails {
             let at = format!("jail {jid}");
@@ -378,7 +376,7 @@ impl Machine {
                 if j.persist {
                     problems.push(format!("{at}: dying but persistent"));
                 }
-                if j.gone_at_ms.is_some() && self.record_held(*jid) {
+                if j.gone_at_ms.is_some() && refs.record_held(*jid) {
                     problems.push(format!("{at}: lingering while still referenced"));
                 }
                 if j.gone_at_ms.is_some_and(|t| t <= self.clock_ms) {
@@ -391,7 +389,7 @@ impl Machine {
                 if j.gone_at_ms.is_some() {
                     problems.push(format!("{at}: alive but set to leave"));
                 }
-                if self.user_refs(*jid) == 0 {
+                if refs.user_refs(j, *jid) == 0 {
                     problems.push(format!("{at}: alive without persist, process or child"));
                 }
                 if !alive_names.insert(j.name.clone()) {
@@ -417,5 +415,33 @@ impl Jails for SimKernel {
     fn jail_remove(&self, jid: Jid) -> KResult<()> {
         self.reap_local();
         self.call(Op::JailRemove, &jid, |m| m.jail_remove_rule(jid))
+    }
+}
+
+/// What holds each prison, counted in one pass over processes and records so that settling
+/// every jail costs O(jails + processes), not their product.
+#[derive(Default)]
+struct JailRefs {
+    /// Live (not zombie) processes per jail.
+    live: BTreeMap<Jid, usize>,
+    /// Jails with any process, zombies included (a zombie's credential still holds the record
+    /// until it is reaped).
+    with_processes: BTreeSet<Jid>,
+    /// Child prison records per parent.
+    children: BTreeMap<Jid, usize>,
+}
+
+impl JailRefs {
+    /// The user references of a prison (`pr_uref`): persist, its live processes, and the
+    /// records of its child prisons.
+    fn user_refs(&self, jail: &Jail, jid: Jid) -> usize {
+        usize::from(jail.persist)
+            + self.live.get(&jid).copied().unwrap_or(0)
+            + self.children.get(&jid).copied().unwrap_or(0)
+    }
+
+    /// Whether anything still holds the record: a process of the jail or a child's record.
+    fn record_held(&self, jid: Jid) -> bool {
+        self.with_processes.contains(&jid) || self.children.contains_key(&jid)
     }
 }

@@ -115,16 +115,6 @@ impl Default for ProcState {
     }
 }
 
-impl ProcState {
-    /// Live (not zombie) processes in exactly jail `jid`.
-    pub(crate) fn live_in(&self, jid: Jid) -> usize {
-        self.procs
-            .values()
-            .filter(|p| p.jail == jid && p.is_live())
-            .count()
-    }
-}
-
 /// Host processes this OS process spawned (host-exec mode): their `Child` handles, which only
 /// this process can wait for.
 #[derive(Default)]
