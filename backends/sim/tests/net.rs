@@ -381,6 +381,79 @@ fn the_dump_reads_like_ifconfig_and_netstat() {
     assert!(jail_part.contains("fd00:7::/64"));
 }
 
+/// Address details the dump shows (`in_aifaddr_ioctl`, `in6_validate_ifra` [14]): the default
+/// broadcast is subnet | ~mask, a /31 has 255.255.255.255 (RFC 3021), an explicit one is kept;
+/// a /32 gets a host prefix route and no loopback route; an IPv6 vltime of 0 is accepted.
+#[test]
+fn address_details() {
+    let k = SimKernel::seeded(1);
+    k.create_interface(HOST, "epair").unwrap();
+    let add = |addr: [u8; 4], len, dest: Option<[u8; 4]>| {
+        let alias = InetAlias {
+            dest: dest.map(Ipv4Addr::from),
+            ..InetAlias::new(addr.into(), len)
+        };
+        k.add_inet_alias(HOST, "epair0a", &alias).unwrap();
+    };
+    add([10, 1, 0, 1], 31, None);
+    add([10, 2, 0, 1], 24, Some([10, 2, 0, 127]));
+    add([10, 3, 0, 1], 32, None);
+    let expiring = Inet6Alias {
+        vltime: 0,
+        pltime: 0,
+        ..Inet6Alias::new("fd00:3::1".parse().unwrap(), 64)
+    };
+    k.add_inet6_alias(HOST, "epair0a", &expiring).unwrap();
+    let dump = sound(&k).dump();
+    for line in [
+        "\tinet 10.1.0.1 netmask 0xfffffffe broadcast 255.255.255.255\n",
+        "\tinet 10.2.0.1 netmask 0xffffff00 broadcast 10.2.0.127\n",
+        "\tinet 10.3.0.1 netmask 0xffffffff broadcast 10.3.0.1\n",
+        "\tinet6 fd00:3::1 prefixlen 64 pltime 0 vltime 0\n",
+    ] {
+        assert!(dump.contains(line), "missing {line:?} in\n{dump}");
+    }
+    let routes = k.list_routes(HOST).unwrap();
+    let host_route: Vec<_> = routes
+        .iter()
+        .filter(|r| r.dest == "10.3.0.1/32".parse().unwrap())
+        .collect();
+    assert_eq!(host_route.len(), 1);
+    assert_eq!(
+        host_route[0].interface, "epair0a",
+        "a /32 has no loopback route"
+    );
+}
+
+/// The host's lo0 can be lent to a jail (once the jail's own lo0 has another name): the host's
+/// loopback routes go with it and come back with it (`V_loif`).
+#[test]
+fn lending_lo0_takes_the_loopback_routes_along() {
+    let k = SimKernel::seeded(1);
+    let scratch = TempScratch::new();
+    let jid = vnet_jail(&k, &scratch, "lo");
+    let local = |k: &SimKernel| {
+        k.list_routes(HOST)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.interface == "lo0")
+            .count()
+    };
+    assert_eq!(local(&k), 3, "127.0.0.1, ::1 and em0's 192.0.2.10");
+    assert_eq!(code(k.move_to_jail(HOST, "lo0", jid)), Errno::EEXIST);
+    k.rename_interface(Vnet::Jail(jid), "lo0", "lo9").unwrap();
+    k.move_to_jail(HOST, "lo0", jid).unwrap();
+    assert_eq!(local(&k), 0);
+    sound(&k);
+    k.reclaim_from_jail(HOST, "lo0", jid).unwrap();
+    assert_eq!(
+        local(&k),
+        1,
+        "em0's address again; lo0 came back without its own"
+    );
+    sound(&k);
+}
+
 /// Calls that fail leave the machine exactly as it was.
 #[test]
 fn failed_calls_change_nothing() {
@@ -433,7 +506,7 @@ fn the_checker_finds_broken_state() {
     let problems = k
         .with_machine(|m| {
             let mut broken = m.clone();
-            let ids: Vec<u64> = broken.net.ifaces.keys().copied().collect();
+            let ids = broken.net.iface_ids();
             // An orphan epair end, a member its bridge does not list, a duplicate name.
             let b_end = ids[4];
             broken.net.ifaces.get_mut(&ids[3]).unwrap().peer = None;

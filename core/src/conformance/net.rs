@@ -256,12 +256,18 @@ pub fn destroying_either_epair_end_destroys_both<K: Kernel>(k: &K, _: &dyn Scrat
     assert!(find(k, HOST, "epair215a").is_none() && find(k, HOST, "epair215b").is_none());
 }
 
-/// The cloner is found by if_dname, so a renamed clone is destroyed under its new name and its
-/// unit is free again.
+/// A renamed clone keeps its unit: asking for that unit is EEXIST (`ifc_alloc_unit_specific`).
+/// The cloner is found by if_dname, so the clone is destroyed under its new name, and its unit
+/// is free again.
 pub fn renamed_clone_is_destroyed_by_its_new_name<K: Kernel>(k: &K, _: &dyn Scratch) {
     scrub(k, &["bridge216", "zc-br216"]);
     create(k, HOST, "bridge216");
     ok(k.rename_interface(HOST, "bridge216", "zc-br216"), "rename");
+    expect_errno(
+        k.create_interface(HOST, "bridge216"),
+        Errno::EEXIST,
+        "its unit is still allocated",
+    );
     ok(
         k.destroy_interface(HOST, "zc-br216"),
         "destroy by the new name",

@@ -155,7 +155,7 @@ impl Machine {
         let id = self.net_ifunit(op, caller.vnet, name)?;
         Self::require_net_priv(op, &caller)?;
         let iface = self.net.iface_mut(id);
-        let was_up = iface.up();
+        let old = iface.flags;
         let mut new = IfFlags((iface.flags.0 & IFF_CANTCHANGE) | (flags.0 & !IFF_CANTCHANGE));
         if iface.running_follows_up() {
             new = if new.contains(IfFlags::UP) {
@@ -165,7 +165,8 @@ impl Machine {
             };
         }
         iface.flags = new;
-        if was_up != iface.up() && iface.has_addresses() {
+        // Going up or down moves prefix routes; so does IFF_LOOPBACK, which shapes them.
+        if old != new && iface.has_addresses() {
             self.net.refresh_routes(caller.vnet);
         }
         Ok(())
@@ -266,14 +267,13 @@ impl Machine {
     /// members; ENOENT when it is not one.
     pub(crate) fn bridge_del(&mut self, vnet: Vnet, bridge: &str, member: &str) -> KResult<()> {
         let op = Op::BridgeDeleteMember;
-        let (_, bridge, member) = self.bridge_for_drvspec(op, vnet, bridge, member)?;
+        let (v, bridge, member) = self.bridge_for_drvspec(op, vnet, bridge, member)?;
+        // Members are in the bridge's vnet, so the name index finds them without a walk
+        // along the member list.
         let id = self
             .net
-            .iface(bridge)
-            .members
-            .iter()
-            .copied()
-            .find(|&m| self.net.iface(m).name == member)
+            .holders(v, &member)
+            .find(|&m| self.net.iface(m).member_of == Some(bridge))
             .ok_or_else(|| errno(op, Errno::ENOENT))?;
         self.net.leave_bridge(id);
         Ok(())
@@ -387,14 +387,14 @@ impl NetState {
         }
     }
 
-    /// What leaving a vnet does to an interface, moved or destroyed (`if_detach_internal`):
-    /// down, out of its bridge, a bridge's members released, addresses purged
-    /// (`if_purgeaddrs`) and every route through it flushed (`rt_flushifroutes`).
-    pub(super) fn detach(&mut self, id: IfId) {
+    /// Take an interface out of its vnet, to move or destroy it (`if_detach_internal`): down,
+    /// out of its bridge, a bridge's members released, addresses purged (`if_purgeaddrs`),
+    /// every route through it flushed (`rt_flushifroutes`), off the vnet's list.
+    pub(super) fn leave_vnet(&mut self, id: IfId) {
         self.leave_bridge(id);
         for member in std::mem::take(&mut self.iface_mut(id).members) {
-            self.iface_mut(member).member_of = None;
             let m = self.iface_mut(member);
+            m.member_of = None;
             m.flags = m.flags.without(IfFlags::PROMISC);
         }
         let vnet = self.iface(id).vnet;
@@ -406,6 +406,9 @@ impl NetState {
         if let Some(v) = self.vnets.get_mut(&vnet) {
             v.routes.retain(|_, r| !r.uses(id));
         }
+        self.unlink(id);
+        // Only now, with the interface gone from the list: if it was lo0, the loopback
+        // routes of the others go with it.
         if refresh {
             self.refresh_routes(vnet);
         }
@@ -421,8 +424,7 @@ impl NetState {
             if !self.ifaces.contains_key(&gone) {
                 continue;
             }
-            self.detach(gone);
-            self.unlink(gone);
+            self.leave_vnet(gone);
             self.ifaces.remove(&gone);
         }
         if cloned {

@@ -53,7 +53,7 @@ impl Machine {
     }
 
     pub(crate) fn dump_net(&self, out: &mut String) {
-        for &vnet in self.net.vnets.keys() {
+        for vnet in self.net.vnet_ids() {
             let label = self.vnet_label(vnet);
             let _ = writeln!(out, "# ifconfig -a ({label})");
             for id in self.net.in_vnet(vnet) {
@@ -72,26 +72,12 @@ impl Machine {
 
         // The indexes agree with the interfaces.
         let (by_name, by_seq) = net.indexes_from_ifaces();
-        if by_name
-            != net
-                .by_name
-                .clone()
-                .into_iter()
-                .filter(|(_, n)| !n.is_empty())
-                .collect()
-            || by_seq
-                != net
-                    .by_seq
-                    .clone()
-                    .into_iter()
-                    .filter(|(_, s)| !s.is_empty())
-                    .collect()
-        {
+        if by_name != net.by_name || by_seq != net.by_seq {
             report("the interface indexes disagree with the interfaces".into());
         }
 
         // Every vnet but the host's is a live or dying VNET jail's, and every VNET jail has one.
-        for &vnet in net.vnets.keys() {
+        for vnet in net.vnet_ids() {
             let owned =
                 vnet == VnetId::HOST || self.jails.jails.get(&vnet.0).is_some_and(|jail| jail.vnet);
             if !owned {
@@ -110,7 +96,8 @@ impl Machine {
             report("the host has no network stack".into());
         }
 
-        for (&id, iface) in &net.ifaces {
+        for id in net.iface_ids() {
+            let iface = &net.ifaces[&id];
             let name = &iface.name;
             if !net.vnets.contains_key(&iface.vnet) {
                 report(format!(
@@ -130,10 +117,15 @@ impl Machine {
 
         // Names are unique per vnet, except where an unchecked arrival (SIOCSIFRVNET,
         // vnet_if_return) joined one that was there first.
-        for (&vnet, names) in &net.by_name {
-            for (name, ids) in names {
-                if ids.iter().skip(1).any(|id| !net.ifaces[id].unchecked_name) {
-                    report(format!("{name} is not unique in {}", self.vnet_label(vnet)));
+        for vnet in net.vnet_ids() {
+            let mut seen = BTreeSet::new();
+            for id in net.in_vnet(vnet) {
+                let Some(iface) = net.ifaces.get(&id) else {
+                    continue;
+                };
+                if !seen.insert(iface.name.as_str()) && !iface.unchecked_name {
+                    let label = self.vnet_label(vnet);
+                    report(format!("{} is not unique in {label}", iface.name));
                 }
             }
         }
@@ -146,7 +138,8 @@ impl Machine {
                 .or_default()
                 .insert(iface.dunit);
         }
-        for (&vnet, stack) in &net.vnets {
+        for vnet in net.vnet_ids() {
+            let stack = &net.vnets[&vnet];
             for (cloner, units) in &stack.units {
                 let have: BTreeSet<u32> = units.iter().collect();
                 let want = expected
@@ -168,7 +161,8 @@ impl Machine {
         }
 
         // Routes name interfaces of their own vnet; kernel routes belong to a present address.
-        for (&vnet, stack) in &net.vnets {
+        for vnet in net.vnet_ids() {
+            let stack = &net.vnets[&vnet];
             for (dest, route) in &stack.routes {
                 if let Some(problem) = route_problem(net, vnet, route) {
                     report(format!(

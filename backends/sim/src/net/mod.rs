@@ -7,7 +7,8 @@
 //! Every request runs in one vnet: the host's or a VNET jail's. A jail without a vnet of its
 //! own uses its parent's stack, but may change nothing in it: `prison_priv_check`
 //! (kern_jail.c) grants the `PRIV_NET_*` privileges only to a prison with `PR_VNET`, so every
-//! modifying request from such a jail fails with EPERM (read requests work).
+//! modifying request from such a jail fails with EPERM (read requests work). UNCONFIRMED:
+//! recalled from kern_jail.c, not re-read for this module.
 
 mod addr;
 mod iface;
@@ -22,7 +23,8 @@ use crate::kernel::SimKernel;
 use crate::machine::Machine;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use units::UnitSet;
 use zelle_core::kernel::net::{Inet6Alias, InetAlias, Interface, Route, RouteEntry, IFNAMSIZ};
@@ -169,21 +171,65 @@ pub struct VnetNet {
 }
 
 /// The network state of the whole machine.
+///
+/// Interfaces and vnets are kept in hash maps with a fixed hash and saved in key order: a
+/// lookup then costs the same with a thousand containers as with one (an ordered map's depth,
+/// and its cache misses, grow with the machine), and runs stay repeatable. Code that walks
+/// them for output or for a sequence of changes walks them sorted (`vnet_ids`, `iface_ids`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "Saved")]
 pub struct NetState {
-    pub ifaces: BTreeMap<IfId, Iface>,
-    pub vnets: BTreeMap<VnetId, VnetNet>,
+    #[serde(serialize_with = "sorted")]
+    pub ifaces: FnvMap<IfId, Iface>,
+    #[serde(serialize_with = "sorted")]
+    pub vnets: FnvMap<VnetId, VnetNet>,
     pub next_id: IfId,
     pub next_seq: u64,
     /// `ifunit`: (vnet, name) → interfaces of that name in attach order (more than one only
     /// after an unchecked return; the first is the one a lookup finds). Rebuilt on load.
     #[serde(skip)]
-    by_name: BTreeMap<VnetId, BTreeMap<String, Vec<IfId>>>,
+    by_name: NameIndex,
     /// Each vnet's interfaces in `V_ifnet` order. Rebuilt on load.
     #[serde(skip)]
-    by_seq: BTreeMap<VnetId, BTreeMap<u64, IfId>>,
+    by_seq: SeqIndex,
 }
+
+/// FNV-1a: a fixed and cheap hash, the same on every run.
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+pub type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// Save a hash map in key order.
+fn sorted<K: Ord + Serialize, V: Serialize, S: serde::Serializer>(
+    map: &FnvMap<K, V>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(map.iter().collect::<BTreeMap<_, _>>())
+}
+
+/// (vnet, name) → the interfaces of that name in attach order.
+type NameIndex = FnvMap<VnetId, FnvMap<String, Vec<IfId>>>;
+
+/// vnet → its interfaces in `V_ifnet` order.
+type SeqIndex = FnvMap<VnetId, BTreeMap<u64, IfId>>;
 
 /// What is saved of `NetState`: everything but the indexes, which loading rebuilds.
 #[derive(Deserialize)]
@@ -197,12 +243,12 @@ struct Saved {
 impl From<Saved> for NetState {
     fn from(saved: Saved) -> Self {
         let mut net = NetState {
-            ifaces: saved.ifaces,
-            vnets: saved.vnets,
+            ifaces: saved.ifaces.into_iter().collect(),
+            vnets: saved.vnets.into_iter().collect(),
             next_id: saved.next_id,
             next_seq: saved.next_seq,
-            by_name: BTreeMap::new(),
-            by_seq: BTreeMap::new(),
+            by_name: NameIndex::default(),
+            by_seq: SeqIndex::default(),
         };
         net.rebuild_indexes();
         net
@@ -220,12 +266,12 @@ impl NetState {
     /// NAT), and lo0 as `vnet_loif_init` and rc.conf leave it.
     pub fn new() -> Self {
         let mut net = NetState {
-            ifaces: BTreeMap::new(),
-            vnets: BTreeMap::new(),
+            ifaces: FnvMap::default(),
+            vnets: FnvMap::default(),
             next_id: 1,
             next_seq: 1,
-            by_name: BTreeMap::new(),
-            by_seq: BTreeMap::new(),
+            by_name: NameIndex::default(),
+            by_seq: SeqIndex::default(),
         };
         let host = VnetId::HOST;
         net.vnets.insert(host, VnetNet::default());
@@ -320,6 +366,30 @@ impl NetState {
         self.by_name.get(&vnet)?.get(name)?.first().copied()
     }
 
+    /// The vnets, in order.
+    pub fn vnet_ids(&self) -> Vec<VnetId> {
+        let mut ids: Vec<VnetId> = self.vnets.keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    /// The interfaces, in order of creation.
+    pub fn iface_ids(&self) -> Vec<IfId> {
+        let mut ids: Vec<IfId> = self.ifaces.keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
+    /// Every interface of that name in a vnet, the one `lookup` finds first.
+    fn holders(&self, vnet: VnetId, name: &str) -> impl Iterator<Item = IfId> + '_ {
+        self.by_name
+            .get(&vnet)
+            .and_then(|names| names.get(name))
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
     pub fn iface(&self, id: IfId) -> &Iface {
         &self.ifaces[&id]
     }
@@ -358,8 +428,12 @@ impl NetState {
     fn unlink(&mut self, id: IfId) {
         let iface = &self.ifaces[&id];
         let (vnet, name, seq) = (iface.vnet, iface.name.clone(), iface.seq);
+        // Empty entries go, so that the indexes always equal a rebuild (check_net).
         if let Some(ids) = self.by_seq.get_mut(&vnet) {
             ids.remove(&seq);
+            if ids.is_empty() {
+                self.by_seq.remove(&vnet);
+            }
         }
         if let Some(names) = self.by_name.get_mut(&vnet) {
             if let Some(ids) = names.get_mut(&name) {
@@ -367,6 +441,9 @@ impl NetState {
                 if ids.is_empty() {
                     names.remove(&name);
                 }
+            }
+            if names.is_empty() {
+                self.by_name.remove(&vnet);
             }
         }
     }
@@ -395,18 +472,12 @@ impl NetState {
         self.by_seq = by_seq;
     }
 
-    #[allow(clippy::type_complexity)]
-    fn indexes_from_ifaces(
-        &self,
-    ) -> (
-        BTreeMap<VnetId, BTreeMap<String, Vec<IfId>>>,
-        BTreeMap<VnetId, BTreeMap<u64, IfId>>,
-    ) {
-        let mut by_seq: BTreeMap<VnetId, BTreeMap<u64, IfId>> = BTreeMap::new();
+    fn indexes_from_ifaces(&self) -> (NameIndex, SeqIndex) {
+        let mut by_seq = SeqIndex::default();
         for (&id, iface) in &self.ifaces {
             by_seq.entry(iface.vnet).or_default().insert(iface.seq, id);
         }
-        let mut by_name: BTreeMap<VnetId, BTreeMap<String, Vec<IfId>>> = BTreeMap::new();
+        let mut by_name = NameIndex::default();
         for (&vnet, ids) in &by_seq {
             let names = by_name.entry(vnet).or_default();
             for &id in ids.values() {
@@ -527,7 +598,8 @@ impl Machine {
     /// Whether a jail's credential may see `addr` (`prison_if` → `prison_check_ip4/6`): a jail
     /// with its own vnet sees everything in it; a prison whose addresses are restricted
     /// (ip4=new or disable, `PR_IP4_USER`) sees only its list; one that inherits defers to its
-    /// parent, up to the host, which sees all.
+    /// parent, up to the host, which sees all. UNCONFIRMED: recalled from rtsock.c's
+    /// `sysctl_iflist`/`sysctl_dumpentry`, not re-read.
     fn prison_sees(&self, prison: Jid, addr: IpAddr) -> bool {
         use zelle_core::kernel::IpMode;
         let mut jid = prison;

@@ -7,7 +7,7 @@ use super::{errno, IfId, NetState, RouteKind, RouteRec, Via};
 use crate::fault::Op;
 use crate::jail::VnetId;
 use crate::machine::Machine;
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use zelle_core::kernel::net::{Gateway, Route, RouteEntry};
@@ -19,6 +19,18 @@ pub(super) fn host_net(addr: IpAddr) -> IpNet {
 }
 
 impl RouteRec {
+    /// A kernel route for address `addr` of interface `id`, leaving through `ifp`: its
+    /// gateway is the interface's link address (`link#N` in netstat).
+    fn kernel(kind: RouteKind, id: IfId, ifp: IfId, addr: IpAddr) -> Self {
+        let (via, ifa) = (Via::Link(id), Some((id, addr)));
+        RouteRec {
+            via,
+            ifp,
+            ifa,
+            kind,
+        }
+    }
+
     /// Whether the route goes through, or hangs off, interface `id`.
     pub(super) fn uses(&self, id: IfId) -> bool {
         self.ifp == id || self.via == Via::Link(id) || self.ifa.is_some_and(|(i, _)| i == id)
@@ -57,44 +69,32 @@ impl NetState {
         for id in self.in_vnet(vnet) {
             let iface = &self.ifaces[&id];
             let loopback = iface.flags.contains(IfFlags::LOOPBACK);
-            let prefix = |ifa, dest| {
-                RouteRec {
-                    via: Via::Link(id),
-                    ifp: id,
-                    ifa: Some((id, ifa)),
-                    kind: RouteKind::Prefix,
-                }
-                .with_dest(dest)
+            let network = |addr: IpAddr, len: u8| {
+                IpNet::new(addr, len).map_or(host_net(addr), |net| net.trunc())
             };
-            for a in &iface.inet {
+            // Each address: its prefix route's destination, if any, and whether it gets a
+            // loopback route.
+            let inet = iface.inet.iter().map(|a| {
                 let addr = IpAddr::V4(a.addr);
-                if iface.up() {
-                    let dest = if loopback {
-                        host_net(addr)
-                    } else {
-                        Ipv4Net::new(a.addr, a.prefix_len())
-                            .map(|n| IpNet::V4(n.trunc()))
-                            .unwrap_or_else(|_| host_net(addr))
-                    };
-                    let (dest, rec) = prefix(addr, dest);
-                    offer(dest, rec);
-                }
-                if !loopback && a.prefix_len() != 32 && !a.addr.is_unspecified() {
-                    if let Some(lo) = lo {
-                        offer(host_net(addr), loopback_route(id, lo, addr));
-                    }
-                }
-            }
-            for a in &iface.inet6 {
+                let prefix = match loopback {
+                    true => host_net(addr),
+                    false => network(addr, a.prefix_len()),
+                };
+                let local = !loopback && a.prefix_len() != 32 && !a.addr.is_unspecified();
+                (addr, Some(prefix), local)
+            });
+            let inet6 = iface.inet6.iter().map(|a| {
                 let addr = IpAddr::V6(a.addr);
-                if iface.up() && a.prefix_len < 128 {
-                    if let Ok(net) = Ipv6Net::new(a.addr, a.prefix_len) {
-                        let (dest, rec) = prefix(addr, IpNet::V6(net.trunc()));
-                        offer(dest, rec);
-                    }
+                let prefix = (a.prefix_len < 128).then(|| network(addr, a.prefix_len));
+                (addr, prefix, true)
+            });
+            for (addr, prefix, local) in inet.chain(inet6) {
+                if let Some(dest) = prefix.filter(|_| iface.up()) {
+                    offer(dest, RouteRec::kernel(RouteKind::Prefix, id, id, addr));
                 }
-                if let Some(lo) = lo {
-                    offer(host_net(addr), loopback_route(id, lo, addr));
+                if let Some(lo) = lo.filter(|_| local) {
+                    let route = RouteRec::kernel(RouteKind::Loopback, id, lo, addr);
+                    offer(host_net(addr), route);
                 }
             }
         }
@@ -169,23 +169,6 @@ impl NetState {
                 .routes
                 .retain(|_, r| r.kind != RouteKind::User || r.ifa != Some((id, addr)));
         }
-    }
-}
-
-impl RouteRec {
-    fn with_dest(self, dest: IpNet) -> (IpNet, RouteRec) {
-        (dest, self)
-    }
-}
-
-/// The loopback host route to address `addr` of interface `id`: through lo0, with the owning
-/// interface's link address as gateway (`link#N` in netstat).
-fn loopback_route(id: IfId, lo: IfId, addr: IpAddr) -> RouteRec {
-    RouteRec {
-        via: Via::Link(id),
-        ifp: lo,
-        ifa: Some((id, addr)),
-        kind: RouteKind::Loopback,
     }
 }
 

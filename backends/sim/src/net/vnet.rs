@@ -16,8 +16,7 @@ impl NetState {
     /// A bridge that moves loses its members, which stay behind (UNCONFIRMED: recalled as
     /// if_bridge.c's `if_reassign` hook, `bridge_reassign`, not read here).
     fn vmove(&mut self, id: IfId, to: VnetId, unchecked: bool) {
-        self.detach(id);
-        self.unlink(id);
+        self.leave_vnet(id);
         let iface = self.iface_mut(id);
         iface.vnet = to;
         iface.unchecked_name = unchecked;
@@ -110,13 +109,8 @@ impl Machine {
                 self.net.destroy(id);
             }
         }
-        let own: Vec<IfId> = self
-            .net
-            .ifaces
-            .iter()
-            .filter(|(_, iface)| iface.home == vnet)
-            .map(|(&id, _)| id)
-            .collect();
+        let mut own = self.net.iface_ids();
+        own.retain(|id| self.net.iface(*id).home == vnet);
         for id in own {
             if self.net.ifaces.contains_key(&id) {
                 self.net.destroy(id);
