@@ -23,18 +23,20 @@ fn demo_shows_the_main_job_and_leaves_nothing() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     let (up, down) = stdout.split_once("=== after teardown").expect("both parts");
     for shown in [
-        "bridge0: flags=8843<UP",
-        "member: epair0a",
+        "zb-zelle: flags=8843<UP",
+        "inet 10.77.0.1 netmask 0xffff0000",
+        "member: zedemo",
         "ifconfig -a (vnet jail 1 \"demo\")",
         "eth0: flags=8843<UP",
-        "inet 10.77.0.2 netmask 0xffffff00",
-        "anchor \"zelle/demo\"",
-        "rdr on em0 proto tcp from any to any port 8080 -> 10.77.0.2 port 80",
+        "inet 10.77.0.2 netmask 0xffff0000",
+        "default            10.77.0.1          UGS           eth0",
+        "anchor \"zelle/net-zelle\"\n  nat on em0 inet from 10.77.0.0/16 to any -> (em0)",
+        "rdr on em0 inet proto tcp from any to (em0) port 8080 -> 10.77.0.2 port 80",
     ] {
         assert!(up.contains(shown), "{shown:?} missing from:\n{up}");
     }
     assert!(down.contains("(jail 1 gone: true)"), "{down}");
-    for gone in ["bridge0", "epair0", "vnet jail", "zelle/demo"] {
+    for gone in ["zb-zelle", "zedemo", "vnet jail", "zelle/net-", "zelle/ctr-"] {
         assert!(!down.contains(gone), "{gone:?} left behind:\n{down}");
     }
 }
@@ -51,19 +53,21 @@ fn show_lists_broken_invariants_and_fails() {
     assert!(shown.status.success(), "{}", text(&shown.stderr));
     assert!(text(&shown.stdout).contains("jid parent name"));
 
-    // Break the machine behind the kernel's back: forget one end of the epair.
-    SimKernel::shared(&state, SimConfig::default())
+    // Break the machine behind the kernel's back: forget the peer of the container's epair.
+    let host_end = SimKernel::shared(&state, SimConfig::default())
         .with_machine(|m| {
             let host = zelle_sim::jail::VnetId::HOST;
-            let a = m.net.lookup(host, "epair0a").expect("epair0a");
-            m.net.ifaces.get_mut(&a).unwrap().peer = None;
+            let id = m.net.in_vnet(host).find(|&id| m.net.iface(id).name.starts_with("ze"));
+            let id = id.expect("the container's host end");
+            m.net.ifaces.get_mut(&id).unwrap().peer = None;
+            m.net.iface(id).name.clone()
         })
         .unwrap();
     let broken = zelle_sim(&["--state", state_arg, "show"]);
     assert_eq!(broken.status.code(), Some(1));
     let stderr = text(&broken.stderr);
     assert!(stderr.contains("invariants violated"), "{stderr}");
-    assert!(stderr.contains("epair0a"), "{stderr}");
+    assert!(stderr.contains(&host_end), "{stderr}");
 
     let checked = zelle_sim(&["--state", state_arg, "check"]);
     assert_eq!(checked.status.code(), Some(1));

@@ -6,10 +6,12 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use zelle_core::kernel::pf::{redirect_to, PfAddr, PfEndpoint, PfRedirect};
+use std::sync::Arc;
 use zelle_core::kernel::{
-    IfFlags, InetAlias, JailFlags, JailKey, JailParams, Jails, KResult, NetworkInterfaces,
-    PacketFilter, PfAction, PfRule, PfRuleset, Route, Routes, Vnet, VnetMode,
+    HostFacts, JailFlags, JailKey, JailParams, Jails, PfAction, PfRule, SysctlValue, VnetMode,
+};
+use zelle_core::network::{
+    AttachRequest, Dns, MemoryStore, NetworkConfig, Networks, PortProtocol, PublishedPort,
 };
 use zelle_sim::{Profile, SimConfig, SimKernel, STATE_ENV};
 
@@ -42,8 +44,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ProfileArg::Fixed)]
         profile: ProfileArg,
     },
-    /// Walk through zelle's main job on a fresh machine: a bridge, an epair with one end in a
-    /// VNET jail, a pf anchor; show the machine; tear everything down and check nothing is left.
+    /// Walk through zelle's main job on a fresh machine: the default network (a bridge with
+    /// NAT in a pf anchor), a container's VNET jail attached to it through an epair with a
+    /// published port; show the machine; tear everything down and check nothing is left.
     Demo {
         /// Stop after showing the machine, leaving it up for `zelle-sim show`.
         #[arg(long)]
@@ -94,7 +97,7 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command, state: PathBuf) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let kernel = SimKernel::shared(&state, SimConfig::default());
+    let kernel = Arc::new(SimKernel::shared(&state, SimConfig::default()));
     match command {
         Command::Show => {
             let machine = kernel.snapshot();
@@ -153,96 +156,57 @@ fn report(problems: &[String]) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Bring an interface up the way ifconfig does: read its flags and add IFF_UP, since
-/// SIOCSIFFLAGS replaces every flag the caller may change (IFF_LOOPBACK among them).
-fn up(k: &SimKernel, vnet: Vnet, name: &str) -> KResult<()> {
-    let flags = k.interface_flags(vnet, name)?;
-    k.set_interface_flags(vnet, name, flags.with(IfFlags::UP))
-}
+/// zelle's main job on the simulated machine, through zelle-core's own network logic: the
+/// operator's host set-up, the default network, one VNET jail attached with a published port;
+/// then everything taken down in reverse.
+fn demo(k: &Arc<SimKernel>, jail_root: &str, keep: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let networks = Networks::new(Arc::clone(k), MemoryStore::default());
 
-fn demo(k: &SimKernel, jail_root: &str, keep: bool) -> KResult<()> {
-    let host = Vnet::Host;
-    let bridge = k.create_interface(host, "bridge")?;
-    k.add_inet_alias(host, &bridge, &InetAlias::new([10, 77, 0, 1].into(), 24))?;
-    up(k, host, &bridge)?;
-    let epair_a = k.create_interface(host, "epair")?;
-    let epair_b = format!("{}b", epair_a.trim_end_matches('a'));
-    k.bridge_add_member(host, &bridge, &epair_a)?;
-    up(k, host, &epair_a)?;
+    // What the operator does once, in pf.conf and sysctl.conf: zelle never edits the main
+    // ruleset. `check_host` says exactly this when it is missing.
+    let calls = [PfAction::Nat, PfAction::Rdr, PfAction::Pass]
+        .map(|action| PfRule::anchor_call(action, "zelle/*"));
+    k.with_machine(|m| m.load_main_ruleset(&calls))??;
+    k.set_sysctl("net.inet.ip.forwarding", &SysctlValue::Int(1))?;
+    networks.check_host()?;
 
+    let network = NetworkConfig::default_network();
+    networks.create(&network)?;
     let params = JailParams {
         name: Some("demo".into()),
         path: Some(jail_root.into()),
-        hostname: Some("demo.zelle".into()),
+        hostname: Some("demo".into()),
         persist: Some(true),
         vnet: Some(VnetMode::New),
         ..JailParams::default()
     };
     let jid = k.jail_set(&params, JailFlags::CREATE)?;
-    k.move_to_jail(host, &epair_b, jid)?;
-    let inside = Vnet::Jail(jid);
-    k.rename_interface(inside, &epair_b, "eth0")?;
-    k.add_inet_alias(inside, "eth0", &InetAlias::new([10, 77, 0, 2].into(), 24))?;
-    up(k, inside, "eth0")?;
-    k.add_inet_alias(inside, "lo0", &InetAlias::new([127, 0, 0, 1].into(), 8))?;
-    up(k, inside, "lo0")?;
-    k.add_route(inside, &Route::default_via([10, 77, 0, 1].into()))?;
+    let attachment = networks.attach(&AttachRequest {
+        container_id: "demo".into(),
+        network: network.name.clone(),
+        jid,
+        hostname: "demo".into(),
+        ports: vec![PublishedPort {
+            proto: PortProtocol::Tcp,
+            host_port: 8080,
+            container_port: 80,
+        }],
+        dns: Dns::default(),
+    })?;
 
-    // The operator's pf.conf calls zelle's anchors (zelle never edits the main ruleset).
-    let calls = [PfAction::Nat, PfAction::Rdr, PfAction::Pass]
-        .map(|action| PfRule::anchor_call(action, "zelle/*"));
-    k.with_machine(|m| m.load_main_ruleset(&calls))
-        .expect("simulated machine state")?;
-
-    let anchor = "zelle/demo";
-    let tx = k.pf_begin(anchor, &[PfRuleset::Nat, PfRuleset::Rdr])?;
-    let subnet = "10.77.0.0/24".parse().expect("literal subnet");
-    k.pf_add_rule(
-        &tx,
-        &PfRule {
-            interface: Some("em0".into()),
-            src: PfEndpoint {
-                addr: PfAddr::Net(subnet),
-                ..PfEndpoint::any()
-            },
-            redirect: Some(PfRedirect {
-                addr: PfAddr::Interface("em0".into()),
-                ports: None,
-            }),
-            ..PfRule::new(PfAction::Nat)
-        },
-    )?;
-    k.pf_add_rule(
-        &tx,
-        &PfRule {
-            interface: Some("em0".into()),
-            proto: Some(zelle_core::kernel::pf::Protocol::Tcp),
-            dst: PfEndpoint {
-                ports: Some(zelle_core::kernel::pf::PortRange::single(8080)),
-                ..PfEndpoint::any()
-            },
-            redirect: Some(redirect_to(
-                [10, 77, 0, 2].into(),
-                Some(zelle_core::kernel::pf::PortRange::single(80)),
-            )),
-            ..PfRule::new(PfAction::Rdr)
-        },
-    )?;
-    k.pf_commit(&tx)?;
-
-    println!("=== the machine with a bridge, an epair, a VNET jail and a pf anchor ===\n");
+    println!(
+        "=== network {:?} ({}), container \"demo\" in VNET jail {jid}: {} via {}, tcp 8080 -> 80 ===\n",
+        network.name, network.subnet, attachment.address, attachment.gateway
+    );
+    println!("# the container's /etc/hosts\n{}", attachment.hosts);
     print!("{}", k.snapshot().dump());
     if keep {
         return Ok(());
     }
 
-    // Tear down in reverse: the anchor, the jail (which hands epair_b back to the host), the
-    // epair (both ends go), the bridge.
-    let tx = k.pf_begin(anchor, &[PfRuleset::Nat, PfRuleset::Rdr])?;
-    k.pf_commit(&tx)?;
+    networks.detach("demo")?;
     k.jail_remove(jid)?;
-    k.destroy_interface(host, &epair_a)?;
-    k.destroy_interface(host, &bridge)?;
+    networks.remove(&network.name)?;
     let gone = k.jail_get(&JailKey::Jid(jid), JailFlags::DYING).is_err();
     println!("=== after teardown (jail {jid} gone: {gone}) ===\n");
     print!("{}", k.snapshot().dump());
