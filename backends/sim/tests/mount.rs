@@ -12,13 +12,7 @@ use zelle_sim::mount::MNT_UPDATE;
 use zelle_sim::SimKernel;
 
 fn request(fstype: &str, fspath: &str, from: Option<&str>) -> MountRequest {
-    MountRequest {
-        fstype: fstype.into(),
-        fspath: fspath.into(),
-        from: from.map(str::to_string),
-        options: Vec::new(),
-        flags: MountFlags::default(),
-    }
+    MountRequest::new(fstype, fspath, from)
 }
 
 fn errno(result: KResult<()>) -> Option<Errno> {

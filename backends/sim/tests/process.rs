@@ -12,13 +12,7 @@ use zelle_sim::process::{Program, Script};
 use zelle_sim::SimKernel;
 
 fn spec(jail: Option<Jid>, args: &[&str]) -> ProcessSpec {
-    ProcessSpec {
-        jail,
-        args: args.iter().map(|a| a.to_string()).collect(),
-        env: vec!["PATH=/bin:/usr/bin".into()],
-        cwd: "/".into(),
-        ..ProcessSpec::default()
-    }
+    ProcessSpec::command(jail, args)
 }
 
 fn register(k: &SimKernel, path: &str, script: Script) {

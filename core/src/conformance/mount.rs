@@ -18,13 +18,7 @@ fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
 }
 
 fn request(fstype: &str, fspath: &str, from: Option<&str>) -> MountRequest {
-    MountRequest {
-        fstype: fstype.into(),
-        fspath: fspath.into(),
-        from: from.map(str::to_string),
-        options: Vec::new(),
-        flags: MountFlags::default(),
-    }
+    MountRequest::new(fstype, fspath, from)
 }
 
 fn devfs(fspath: &str, options: &[(&str, &str)]) -> MountRequest {

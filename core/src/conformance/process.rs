@@ -20,13 +20,7 @@ fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
 }
 
 fn spec(jail: Option<Jid>, args: &[&str]) -> ProcessSpec {
-    ProcessSpec {
-        jail,
-        args: args.iter().map(|a| a.to_string()).collect(),
-        env: vec!["PATH=/bin:/usr/bin".into()],
-        cwd: "/".into(),
-        ..ProcessSpec::default()
-    }
+    ProcessSpec::command(jail, args)
 }
 
 fn jail<K: Kernel>(k: &K, name: &str) -> Jid {

@@ -31,6 +31,19 @@ pub struct MountRequest {
     pub flags: MountFlags,
 }
 
+impl MountRequest {
+    /// A mount of `fstype` on `fspath` from `from`, with no further options or flags.
+    pub fn new(fstype: &str, fspath: &str, from: Option<&str>) -> Self {
+        MountRequest {
+            fstype: fstype.into(),
+            fspath: fspath.into(),
+            from: from.map(str::to_string),
+            options: Vec::new(),
+            flags: MountFlags::default(),
+        }
+    }
+}
+
 /// A mounted filesystem (`struct statfs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountEntry {

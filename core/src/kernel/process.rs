@@ -115,6 +115,19 @@ pub struct ProcessSpec {
     pub terminal: bool,
 }
 
+impl ProcessSpec {
+    /// `args` run as root in `jail` (or on the host), from "/", with only PATH set.
+    pub fn command(jail: Option<Jid>, args: &[&str]) -> Self {
+        ProcessSpec {
+            jail,
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: vec!["PATH=/bin:/usr/bin".into()],
+            cwd: "/".into(),
+            ..ProcessSpec::default()
+        }
+    }
+}
+
 pub trait Processes {
     /// fork, jail_attach(2) into `spec.jail`, set credentials, limits, umask, cwd and stdio,
     /// then execve(2). An execve failure (no such file, not executable) is the spawn's error.
