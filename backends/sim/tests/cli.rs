@@ -36,7 +36,13 @@ fn demo_shows_the_main_job_and_leaves_nothing() {
         assert!(up.contains(shown), "{shown:?} missing from:\n{up}");
     }
     assert!(down.contains("(jail 1 gone: true)"), "{down}");
-    for gone in ["zb-zelle", "zedemo", "vnet jail", "zelle/net-", "zelle/ctr-"] {
+    for gone in [
+        "zb-zelle",
+        "zedemo",
+        "vnet jail",
+        "zelle/net-",
+        "zelle/ctr-",
+    ] {
         assert!(!down.contains(gone), "{gone:?} left behind:\n{down}");
     }
 }
@@ -57,7 +63,10 @@ fn show_lists_broken_invariants_and_fails() {
     let host_end = SimKernel::shared(&state, SimConfig::default())
         .with_machine(|m| {
             let host = zelle_sim::jail::VnetId::HOST;
-            let id = m.net.in_vnet(host).find(|&id| m.net.iface(id).name.starts_with("ze"));
+            let id = m
+                .net
+                .in_vnet(host)
+                .find(|&id| m.net.iface(id).name.starts_with("ze"));
             let id = id.expect("the container's host end");
             m.net.ifaces.get_mut(&id).unwrap().peer = None;
             m.net.iface(id).name.clone()
