@@ -1,1 +1,149 @@
 //! The real FreeBSD kernel behind zelle-core's traits (see README.md).
+//!
+//! Each typed operation of the contract becomes a kernel struct from `zelle-sys`, made with
+//! `zeroed()` and then filled field by field, handed to one raw call of [`Syscalls`]. Network
+//! requests for a jail's vnet run inside [`Syscalls::in_jail`] (a forked child that
+//! jail_attach()es first), so no binary inside the jail is ever needed, and none outside either:
+//! no ifconfig, route, pfctl, jail or mount is ever executed.
+//!
+//! `FreeBsd<LibcSyscalls>` is the production backend (FreeBSD only); `FreeBsd<SimSyscalls>`
+//! (zelle-sim's ABI door) runs the very same code against the simulated machine on any host.
+
+mod host;
+mod jail;
+#[cfg(target_os = "freebsd")]
+pub mod libc_syscalls;
+mod mount;
+mod net;
+mod pf;
+mod process;
+mod route;
+mod sockaddr;
+pub mod syscalls;
+
+use core::ffi::{c_char, c_int, c_void};
+use serde::{de::DeserializeOwned, Serialize};
+use zelle_core::kernel::{Errno, KResult, KernelError, Vnet};
+use zelle_sys::ioctl::Request;
+use zelle_sys::Zeroed;
+
+pub use syscalls::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
+
+/// The FreeBSD kernel, reached through `S`.
+pub struct FreeBsd<S> {
+    sys: S,
+    /// `rtm_seq` of the next routing message.
+    route_seq: std::sync::atomic::AtomicI32,
+}
+
+impl<S: Syscalls> FreeBsd<S> {
+    pub fn new(sys: S) -> Self {
+        FreeBsd {
+            sys,
+            route_seq: std::sync::atomic::AtomicI32::new(1),
+        }
+    }
+
+    /// The raw calls underneath.
+    pub fn syscalls(&self) -> &S {
+        &self.sys
+    }
+
+    /// Run `f` in `vnet`: directly for the host's, in a jail-attached child for a jail's. The
+    /// child's result comes back as JSON; a jail that cannot be attached to is jail_attach(2)'s
+    /// error (EINVAL for a missing or dying jail).
+    fn in_vnet<T: Serialize + DeserializeOwned>(
+        &self,
+        op: &'static str,
+        vnet: Vnet,
+        f: impl Fn(&S) -> Result<T, Errno>,
+    ) -> KResult<T> {
+        let jid = match vnet {
+            Vnet::Host => return f(&self.sys).map_err(|e| fail(op, e)),
+            Vnet::Jail(jid) => jid,
+        };
+        let mut run = || f(&self.sys).and_then(|v| serde_json::to_vec(&v).map_err(|_| Errno::EIO));
+        match self.sys.in_jail(jid.0, &mut run) {
+            Err(e) => Err(fail("jail_attach", e)),
+            Ok(Err(e)) => Err(fail(op, e)),
+            Ok(Ok(bytes)) => serde_json::from_slice(&bytes).map_err(|_| fail(op, Errno::EIO)),
+        }
+    }
+}
+
+fn fail(op: &'static str, errno: Errno) -> KernelError {
+    KernelError::errno(op, errno)
+}
+
+/// A descriptor closed when dropped (a failed close changes nothing for the caller).
+struct Descriptor<'a, S: Syscalls> {
+    sys: &'a S,
+    fd: c_int,
+}
+
+impl<'a, S: Syscalls> Descriptor<'a, S> {
+    fn socket(sys: &'a S, domain: u32, ty: c_int) -> Result<Self, Errno> {
+        let ty = ty | syscalls::consts::SOCK_CLOEXEC;
+        let fd = sys.socket(domain as c_int, ty, 0)?;
+        Ok(Descriptor { sys, fd })
+    }
+
+    fn open(sys: &'a S, path: &core::ffi::CStr, flags: c_int) -> Result<Self, Errno> {
+        let fd = sys.open(path, flags | syscalls::consts::O_CLOEXEC)?;
+        Ok(Descriptor { sys, fd })
+    }
+
+    /// ioctl(2) with `arg` as the request's struct.
+    ///
+    /// # Safety
+    /// `request` must name a struct of type `T`, and every pointer inside `arg` must point at
+    /// live memory of the length `arg` gives for it (see [`Syscalls::ioctl`]).
+    unsafe fn ioctl<T: Zeroed>(&self, request: Request, arg: &mut T) -> Result<c_int, Errno> {
+        debug_assert_eq!(
+            zelle_sys::ioctl::iocparm_len(request),
+            core::mem::size_of::<T>()
+        );
+        // SAFETY: `arg` is a live, writable T (the caller vouches for the pointers inside).
+        unsafe {
+            self.sys
+                .ioctl(self.fd, request, (arg as *mut T).cast::<c_void>())
+        }
+    }
+}
+
+impl<S: Syscalls> Drop for Descriptor<'_, S> {
+    fn drop(&mut self) {
+        let _ = self.sys.close(self.fd);
+    }
+}
+
+/// Copy `text` into a C char array with room for its NUL; ENAMETOOLONG when it does not fit
+/// (the backend refuses before any call rather than let the kernel read a truncated name).
+fn put_cstr<const N: usize>(field: &mut [c_char; N], text: &str) -> Result<(), Errno> {
+    if text.len() >= N {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    for (dst, &src) in field.iter_mut().zip(text.as_bytes()) {
+        *dst = src as c_char;
+    }
+    Ok(())
+}
+
+/// The C string in a char array: up to its first NUL, or all of it.
+fn get_cstr(field: &[c_char]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .map(|&c| c as u8)
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The bytes of a C string up to its first NUL.
+fn cstr_bytes(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+#[cfg(test)]
+mod test_support;

@@ -4,6 +4,7 @@
 //! FACTS-kernel-errno.md in the project's shared notes). The machine is deterministic: one seed
 //! decides every choice, and a fault plan makes chosen calls fail.
 
+pub mod abi;
 pub mod fault;
 pub mod host;
 mod inspect;

@@ -1,0 +1,563 @@
+//! The real system calls, through libc's FreeBSD functions (this module exists only on
+//! FreeBSD).
+//!
+//! `in_jail` and `spawn` fork. The child of a multi-threaded process may call only
+//! async-signal-safe functions, with one exception relied on here: FreeBSD's libthr brackets
+//! fork(2) with the allocator's prefork/postfork handlers, so the in-jail task (sockets, ioctls
+//! and a small JSON result) may allocate in the child. `spawn` prepares every C string and
+//! pointer array before it forks and allocates nothing in the child.
+
+use crate::syscalls::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
+use core::ffi::{c_char, c_int, c_void, CStr};
+use core::mem::size_of;
+use core::ptr;
+use zelle_core::kernel::Errno;
+use zelle_sys::ioctl::Request;
+use zelle_sys::iovec;
+
+extern "C" {
+    /// modfind(2) (`sys/module.h`); the libc crate does not declare it.
+    fn modfind(modname: *const c_char) -> c_int;
+}
+
+/// The errno of the call that just failed.
+fn last() -> Errno {
+    Errno(
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO),
+    )
+}
+
+/// A call's int result: -1 is its errno.
+fn check(rc: c_int) -> Result<c_int, Errno> {
+    if rc == -1 {
+        Err(last())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// The real kernel.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LibcSyscalls;
+
+impl LibcSyscalls {
+    pub fn new() -> Self {
+        LibcSyscalls
+    }
+}
+
+/// The iovec array as libc takes it: `zelle_sys::iovec` and `libc::iovec` are both
+/// `struct iovec` of `sys/uio.h` (base pointer, length).
+fn iov_ptr(iov: &mut [iovec]) -> (*mut libc::iovec, libc::c_uint) {
+    (iov.as_mut_ptr().cast(), iov.len() as libc::c_uint)
+}
+
+/// `len` bytes of a sockaddr at `sa`, by its `sa_len`.
+///
+/// # Safety
+/// `sa` is null or points at a sockaddr of `sa_len` bytes.
+unsafe fn sockaddr_bytes(sa: *const libc::sockaddr) -> Option<Vec<u8>> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: the caller's promise.
+    let len = usize::from(unsafe { (*sa).sa_len });
+    // SAFETY: the caller's promise.
+    Some(unsafe { core::slice::from_raw_parts(sa.cast::<u8>(), len) }.to_vec())
+}
+
+fn c_text(field: &[c_char]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .map(|&c| c as u8)
+        .take_while(|&b| b != 0)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Read everything from `fd` until EOF.
+fn read_all(fd: c_int) -> Result<Vec<u8>, Errno> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: `buf` is writable for its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => return Ok(out),
+            n if n > 0 => out.extend_from_slice(&buf[..n as usize]),
+            _ if last() == Errno::EINTR => continue,
+            _ => return Err(last()),
+        }
+    }
+}
+
+/// Write all of `bytes` to `fd` (in a forked child: no allocation).
+fn write_all(fd: c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is readable for its length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n <= 0 {
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+/// A close-on-exec pipe: (read end, write end).
+fn pipe() -> Result<(c_int, c_int), Errno> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for two descriptors.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// Wait for a child that is about to end.
+fn reap(pid: libc::pid_t) {
+    let mut status = 0;
+    // SAFETY: `status` is writable.
+    while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && last() == Errno::EINTR {}
+}
+
+/// The descriptor a spawned child reports a failure before exec on.
+const REPORT: c_int = 3;
+
+/// Everything a spawned child needs, made before fork: C strings and NULL-terminated arrays.
+struct Prepared<'a> {
+    req: &'a SpawnRequest,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+    groups: Vec<libc::gid_t>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(req: &'a SpawnRequest) -> Self {
+        let list = |v: &[std::ffi::CString]| {
+            v.iter()
+                .map(|s| s.as_ptr())
+                .chain(core::iter::once(ptr::null()))
+                .collect()
+        };
+        Prepared {
+            req,
+            argv: list(&req.argv),
+            envp: list(&req.envp),
+            // Before FreeBSD 15 the first entry of the group list is the effective gid
+            // (setgroups(2)): give it the gid, as initgroups(3) does.
+            groups: core::iter::once(req.gid)
+                .chain(req.groups.iter().copied())
+                .collect(),
+        }
+    }
+
+    /// The child's work, up to execve(2): only async-signal-safe calls. Returns the errno of
+    /// the step that failed. `REPORT` (3) is the close-on-exec pipe to the parent; every other
+    /// descriptor above stdio is closed.
+    fn exec(&self) -> Errno {
+        let req = self.req;
+        let null = c"/dev/null";
+        let output = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND;
+        let stdio = [
+            (req.stdin.as_deref().unwrap_or(null), libc::O_RDONLY),
+            (req.stdout.as_deref().unwrap_or(null), output),
+            (req.stderr.as_deref().unwrap_or(null), output),
+        ];
+        // Open stdio in the host's view, before jail_attach changes the root.
+        for (target, (path, flags)) in stdio.into_iter().enumerate() {
+            // SAFETY: `path` is a C string; the mode is read only with O_CREAT.
+            let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644 as libc::c_uint) };
+            // SAFETY: plain descriptor calls.
+            if fd == -1 || unsafe { libc::dup2(fd, target as c_int) } == -1 {
+                return last();
+            }
+            if fd > 2 {
+                // SAFETY: as above.
+                unsafe { libc::close(fd) };
+            }
+        }
+        // SAFETY (each call below): arguments made before fork, alive in the child.
+        unsafe {
+            libc::closefrom(REPORT + 1);
+            if let Some(jid) = req.jid {
+                if libc::jail_attach(jid) == -1 {
+                    return last();
+                }
+            }
+            for &(resource, soft, hard) in &req.rlimits {
+                let limit = libc::rlimit {
+                    rlim_cur: soft as libc::rlim_t,
+                    rlim_max: hard as libc::rlim_t,
+                };
+                if libc::setrlimit(resource, &limit) == -1 {
+                    return last();
+                }
+            }
+            if libc::setgroups(self.groups.len() as c_int, self.groups.as_ptr()) == -1
+                || libc::setgid(req.gid) == -1
+                || libc::setuid(req.uid) == -1
+            {
+                return last();
+            }
+            if let Some(mask) = req.umask {
+                libc::umask(mask as libc::mode_t);
+            }
+            if libc::chdir(req.cwd.as_ptr()) == -1 {
+                return last();
+            }
+            libc::execve(self.argv[0], self.argv.as_ptr(), self.envp.as_ptr());
+        }
+        last()
+    }
+}
+
+impl Syscalls for LibcSyscalls {
+    fn socket(&self, domain: c_int, ty: c_int, protocol: c_int) -> Result<c_int, Errno> {
+        // SAFETY: no pointers.
+        check(unsafe { libc::socket(domain, ty, protocol) })
+    }
+
+    fn open(&self, path: &CStr, flags: c_int) -> Result<c_int, Errno> {
+        // SAFETY: `path` is a C string.
+        check(unsafe { libc::open(path.as_ptr(), flags) })
+    }
+
+    fn close(&self, fd: c_int) -> Result<(), Errno> {
+        // SAFETY: no pointers.
+        check(unsafe { libc::close(fd) }).map(drop)
+    }
+
+    unsafe fn ioctl(&self, fd: c_int, request: Request, arg: *mut c_void) -> Result<c_int, Errno> {
+        // SAFETY: the caller's promise (Syscalls::ioctl).
+        check(unsafe { libc::ioctl(fd, request as libc::c_ulong, arg) })
+    }
+
+    fn write(&self, fd: c_int, buf: &[u8]) -> Result<usize, Errno> {
+        // SAFETY: `buf` is readable for its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn read(&self, fd: c_int, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: `buf` is writable for its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    unsafe fn jail_set(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno> {
+        let (iov, n) = iov_ptr(iov);
+        // SAFETY: the caller's promise (Syscalls::jail_set).
+        check(unsafe { libc::jail_set(iov, n, flags) })
+    }
+
+    unsafe fn jail_get(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno> {
+        let (iov, n) = iov_ptr(iov);
+        // SAFETY: the caller's promise (Syscalls::jail_get).
+        check(unsafe { libc::jail_get(iov, n, flags) })
+    }
+
+    fn jail_remove(&self, jid: c_int) -> Result<(), Errno> {
+        // SAFETY: no pointers.
+        check(unsafe { libc::jail_remove(jid) }).map(drop)
+    }
+
+    unsafe fn nmount(&self, iov: &mut [iovec], flags: c_int) -> Result<(), Errno> {
+        let (iov, n) = iov_ptr(iov);
+        // SAFETY: the caller's promise (Syscalls::nmount).
+        check(unsafe { libc::nmount(iov, n, flags) }).map(drop)
+    }
+
+    fn unmount(&self, path: &CStr, flags: c_int) -> Result<(), Errno> {
+        // SAFETY: `path` is a C string.
+        check(unsafe { libc::unmount(path.as_ptr(), flags) }).map(drop)
+    }
+
+    fn getfsstat(&self) -> Result<Vec<FsStat>, Errno> {
+        loop {
+            // SAFETY: a null buffer asks for the count.
+            let count = check(unsafe { libc::getfsstat(ptr::null_mut(), 0, libc::MNT_NOWAIT) })?;
+            // Room for mounts made in between; a full buffer may have cut some: ask again.
+            let room = count as usize + 8;
+            // SAFETY: statfs is plain data; zeroes are a valid value.
+            let mut buf: Vec<libc::statfs> = vec![unsafe { core::mem::zeroed() }; room];
+            let bytes = (room * size_of::<libc::statfs>()) as libc::c_long;
+            // SAFETY: `buf` holds `bytes` bytes.
+            let got = check(unsafe { libc::getfsstat(buf.as_mut_ptr(), bytes, libc::MNT_NOWAIT) })?;
+            if (got as usize) < room {
+                return Ok(buf[..got as usize]
+                    .iter()
+                    .map(|s| FsStat {
+                        fstypename: c_text(&s.f_fstypename),
+                        mntfromname: c_text(&s.f_mntfromname),
+                        mntonname: c_text(&s.f_mntonname),
+                        flags: s.f_flags,
+                    })
+                    .collect());
+            }
+        }
+    }
+
+    fn sysctl(&self, mib: &[c_int], old: &mut [u8], new: &[u8]) -> Result<usize, Errno> {
+        let mut len = old.len();
+        let (oldp, newp) = (
+            if old.is_empty() {
+                ptr::null_mut()
+            } else {
+                old.as_mut_ptr().cast()
+            },
+            if new.is_empty() {
+                ptr::null()
+            } else {
+                new.as_ptr().cast()
+            },
+        );
+        // SAFETY: the buffers are live for their lengths (null when empty).
+        check(unsafe {
+            libc::sysctl(
+                mib.as_ptr(),
+                mib.len() as libc::c_uint,
+                oldp,
+                &mut len,
+                newp,
+                new.len(),
+            )
+        })?;
+        Ok(len)
+    }
+
+    fn sysctlbyname(&self, name: &CStr, old: &mut [u8], new: &[u8]) -> Result<usize, Errno> {
+        let mut len = old.len();
+        let (oldp, newp) = (
+            if old.is_empty() {
+                ptr::null_mut()
+            } else {
+                old.as_mut_ptr().cast()
+            },
+            if new.is_empty() {
+                ptr::null()
+            } else {
+                new.as_ptr().cast()
+            },
+        );
+        // SAFETY: as for sysctl; `name` is a C string.
+        check(unsafe { libc::sysctlbyname(name.as_ptr(), oldp, &mut len, newp, new.len()) })?;
+        Ok(len)
+    }
+
+    fn modfind(&self, name: &CStr) -> Result<c_int, Errno> {
+        // SAFETY: `name` is a C string.
+        check(unsafe { modfind(name.as_ptr()) })
+    }
+
+    fn getifaddrs(&self) -> Result<Vec<IfAddr>, Errno> {
+        let mut head: *mut libc::ifaddrs = ptr::null_mut();
+        // SAFETY: `head` receives a list that freeifaddrs releases.
+        check(unsafe { libc::getifaddrs(&mut head) })?;
+        let mut out = Vec::new();
+        let mut at = head;
+        while !at.is_null() {
+            // SAFETY: a node of the list getifaddrs made; its pointers are its own.
+            unsafe {
+                let ifa = &*at;
+                out.push(IfAddr {
+                    name: CStr::from_ptr(ifa.ifa_name).to_string_lossy().into_owned(),
+                    flags: ifa.ifa_flags,
+                    addr: sockaddr_bytes(ifa.ifa_addr),
+                    netmask: sockaddr_bytes(ifa.ifa_netmask),
+                    dstaddr: sockaddr_bytes(ifa.ifa_dstaddr),
+                });
+                at = ifa.ifa_next;
+            }
+        }
+        // SAFETY: the list getifaddrs made, released once.
+        unsafe { libc::freeifaddrs(head) };
+        Ok(out)
+    }
+
+    fn in_jail(
+        &self,
+        jid: c_int,
+        task: &mut dyn JailTask,
+    ) -> Result<Result<Vec<u8>, Errno>, Errno> {
+        // The child answers with a tag byte: 0 and the result, 1 and the task's errno, 2 and
+        // the attach's errno.
+        let (rd, wr) = pipe()?;
+        // SAFETY: fork; the child only attaches, runs the task and _exits (module docs).
+        let pid = unsafe { libc::fork() };
+        if pid == -1 {
+            let e = last();
+            // SAFETY: our own descriptors.
+            unsafe {
+                libc::close(rd);
+                libc::close(wr);
+            }
+            return Err(e);
+        }
+        if pid == 0 {
+            // SAFETY: in the child: attach, work, report, and never return.
+            unsafe {
+                libc::close(rd);
+                if libc::jail_attach(jid) == -1 {
+                    let mut msg = vec![2];
+                    msg.extend_from_slice(&last().0.to_ne_bytes());
+                    write_all(wr, &msg);
+                } else {
+                    match task.run() {
+                        Ok(bytes) => {
+                            write_all(wr, &[0]);
+                            write_all(wr, &bytes);
+                        }
+                        Err(e) => {
+                            let mut msg = vec![1];
+                            msg.extend_from_slice(&e.0.to_ne_bytes());
+                            write_all(wr, &msg);
+                        }
+                    }
+                }
+                libc::_exit(0);
+            }
+        }
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(wr) };
+        let answer = read_all(rd);
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(rd) };
+        reap(pid);
+        let answer = answer?;
+        let errno = |rest: &[u8]| {
+            <[u8; 4]>::try_from(rest)
+                .map(|b| Errno(c_int::from_ne_bytes(b)))
+                .unwrap_or(Errno::EIO)
+        };
+        match answer.split_first() {
+            Some((0, rest)) => Ok(Ok(rest.to_vec())),
+            Some((1, rest)) => Ok(Err(errno(rest))),
+            Some((2, rest)) => Err(errno(rest)),
+            // The child died before it could answer.
+            _ => Err(Errno::EIO),
+        }
+    }
+
+    fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno> {
+        if request.argv.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        // A controlling terminal needs a pty pair and setsid/TIOCSCTTY in the child: not yet.
+        if request.terminal {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let prepared = Prepared::new(request);
+        // The child reports a failure before exec through this pipe; exec closes it.
+        let (rd, wr) = pipe()?;
+        // SAFETY: fork; the child runs only async-signal-safe calls (`Prepared::exec`).
+        let pid = unsafe { libc::fork() };
+        if pid == -1 {
+            let e = last();
+            // SAFETY: our own descriptors.
+            unsafe {
+                libc::close(rd);
+                libc::close(wr);
+            }
+            return Err(e);
+        }
+        if pid == 0 {
+            // SAFETY: in the child: the pipe moves to REPORT (close-on-exec), then the work.
+            unsafe {
+                libc::close(rd);
+                if wr != REPORT {
+                    libc::dup2(wr, REPORT);
+                    libc::close(wr);
+                }
+                libc::fcntl(REPORT, libc::F_SETFD, libc::FD_CLOEXEC);
+                let errno = prepared.exec();
+                write_all(REPORT, &errno.0.to_ne_bytes());
+                libc::_exit(127);
+            }
+        }
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(wr) };
+        let answer = read_all(rd);
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(rd) };
+        match answer? {
+            bytes if bytes.is_empty() => Ok(pid),
+            bytes => {
+                reap(pid);
+                let code = <[u8; 4]>::try_from(bytes.as_slice())
+                    .map(c_int::from_ne_bytes)
+                    .unwrap_or(libc::EIO);
+                Err(Errno(code))
+            }
+        }
+    }
+
+    fn kill(&self, pid: c_int, signal: c_int) -> Result<(), Errno> {
+        // SAFETY: no pointers.
+        check(unsafe { libc::kill(pid, signal) }).map(drop)
+    }
+
+    fn wait4(&self, pid: c_int, options: c_int) -> Result<(c_int, c_int), Errno> {
+        let mut status = 0;
+        loop {
+            // SAFETY: `status` is writable; no rusage.
+            let got = unsafe { libc::wait4(pid, &mut status, options, ptr::null_mut()) };
+            match got {
+                -1 if last() == Errno::EINTR => continue,
+                -1 => return Err(last()),
+                got => return Ok((got, status)),
+            }
+        }
+    }
+
+    fn procctl(&self, idtype: c_int, id: c_int, cmd: c_int) -> Result<(), Errno> {
+        // SAFETY: the reaper commands zelle uses take no argument.
+        check(unsafe {
+            libc::procctl(
+                idtype as libc::idtype_t,
+                id as libc::id_t,
+                cmd,
+                ptr::null_mut(),
+            )
+        })
+        .map(drop)
+    }
+
+    fn getpid(&self) -> c_int {
+        // SAFETY: no pointers.
+        unsafe { libc::getpid() }
+    }
+
+    fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno> {
+        let mib = [
+            libc::CTL_KERN,
+            libc::KERN_PROC,
+            crate::syscalls::consts::KERN_PROC_PROC,
+            0,
+        ];
+        let buf = crate::route::sysctl_all(self, &mib)?;
+        let mut pids = Vec::new();
+        let mut at = 0;
+        while at + size_of::<libc::kinfo_proc>() <= buf.len() {
+            // SAFETY: a kinfo_proc's bytes, read unaligned; every pattern is valid plain data.
+            let kp: libc::kinfo_proc = unsafe { ptr::read_unaligned(buf[at..].as_ptr().cast()) };
+            if kp.ki_jid == jid {
+                pids.push(kp.ki_pid);
+            }
+            // ki_structsize: the kernel's own record size.
+            at += usize::try_from(kp.ki_structsize)
+                .ok()
+                .filter(|&n| n > 0)
+                .unwrap_or(size_of::<libc::kinfo_proc>());
+        }
+        pids.sort_unstable();
+        Ok(pids)
+    }
+}

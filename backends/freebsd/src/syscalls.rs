@@ -1,0 +1,233 @@
+//! The raw calls the FreeBSD backend makes, one method each, as the kernel takes them.
+//!
+//! Two implementations exist: `LibcSyscalls` (FreeBSD only, `libc_syscalls.rs`) makes the real
+//! system calls; the simulator's ABI door (`zelle_sim::abi::SimSyscalls`) decodes the very same
+//! bytes and applies them to a simulated machine. Unit tests mock this trait with mockall.
+//!
+//! Every error is the kernel's errno, FreeBSD's numbering. Arguments that point at memory
+//! (`ioctl`'s argument, the iovec arrays of jail_set(2) and nmount(2)) are raw, exactly as
+//! the kernel receives them, so their methods are `unsafe`: see each method's safety contract.
+
+use core::ffi::{c_int, c_void, CStr};
+use std::ffi::CString;
+use zelle_core::kernel::Errno;
+use zelle_sys::ioctl::Request;
+use zelle_sys::iovec;
+
+/// A file descriptor.
+pub type Fd = c_int;
+
+/// One entry of getifaddrs(3): an interface name with one of its addresses. Each sockaddr is
+/// given as the bytes the kernel reported (`sa_len` of them): AF_LINK (a `sockaddr_dl`, one per
+/// interface, with its index and type), AF_INET or AF_INET6.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IfAddr {
+    pub name: String,
+    /// `ifa_flags`: the interface's `if_flags | if_drv_flags`.
+    pub flags: u32,
+    pub addr: Option<Vec<u8>>,
+    pub netmask: Option<Vec<u8>>,
+    /// `ifa_dstaddr`: the broadcast address, or a point-to-point link's destination.
+    pub dstaddr: Option<Vec<u8>>,
+}
+
+/// What getfsstat(2) reports of one mount (`struct statfs`, the fields zelle reads).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsStat {
+    pub fstypename: String,
+    pub mntfromname: String,
+    pub mntonname: String,
+    /// `f_flags`.
+    pub flags: u64,
+}
+
+/// A process to start: what the child of fork(2) does before execve(2), in order:
+/// jail_attach(2) to `jid`, setgroups/setgid/setuid, umask, setrlimit for each limit, chdir to
+/// `cwd` (inside the jail), open the stdio paths (or /dev/null), then execve(`argv[0]`).
+/// An error of any step is the spawn's error, reported back to the parent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpawnRequest {
+    pub jid: Option<c_int>,
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub cwd: CString,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    pub umask: Option<u32>,
+    /// (`RLIMIT_*`, soft, hard).
+    pub rlimits: Vec<(c_int, u64, u64)>,
+    pub stdin: Option<CString>,
+    pub stdout: Option<CString>,
+    pub stderr: Option<CString>,
+    /// Give the child a new pseudo-terminal as its controlling terminal and stdio.
+    pub terminal: bool,
+}
+
+/// Work to do inside a jail (see [`Syscalls::in_jail`]): its result travels back as bytes.
+pub trait JailTask {
+    fn run(&mut self) -> Result<Vec<u8>, Errno>;
+}
+
+impl<F: FnMut() -> Result<Vec<u8>, Errno>> JailTask for F {
+    fn run(&mut self) -> Result<Vec<u8>, Errno> {
+        self()
+    }
+}
+
+/// The raw system calls. Implementations must be usable from several threads at once.
+#[cfg_attr(test, mockall::automock)]
+pub trait Syscalls: Send + Sync {
+    /// socket(2).
+    fn socket(&self, domain: c_int, ty: c_int, protocol: c_int) -> Result<Fd, Errno>;
+
+    /// open(2) (the backend opens /dev/pf only).
+    fn open(&self, path: &CStr, flags: c_int) -> Result<Fd, Errno>;
+
+    /// close(2).
+    fn close(&self, fd: Fd) -> Result<(), Errno>;
+
+    /// ioctl(2); returns the call's non-negative result.
+    ///
+    /// # Safety
+    /// `arg` points at a live, writable value of the struct `request` names (its size is in
+    /// the request number), and every pointer inside it (`ifdrv.ifd_data` → `ifbreq`,
+    /// `ifreq.ifr_data`, `pfioc_trans.array` → `size` elements) points at live memory of the
+    /// length the struct gives, for the duration of the call.
+    unsafe fn ioctl(&self, fd: Fd, request: Request, arg: *mut c_void) -> Result<c_int, Errno>;
+
+    /// write(2), on a routing socket: one whole message.
+    fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, Errno>;
+
+    /// read(2), on a routing socket: one whole message.
+    fn read(&self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno>;
+
+    /// jail_set(2): name/value iovec pairs (an "errmsg" pair's buffer receives the kernel's
+    /// text on failure); returns the jid.
+    ///
+    /// # Safety
+    /// Every `iov_base` is null or points at `iov_len` bytes that stay live for the call, and
+    /// the value of an "errmsg" pair is writable.
+    unsafe fn jail_set(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno>;
+
+    /// jail_get(2): name/value iovec pairs; the kernel writes each requested value into its
+    /// buffer and its length into `iov_len` (of the value iovec). Returns the jid.
+    ///
+    /// # Safety
+    /// As for `jail_set`, and every value buffer is writable.
+    unsafe fn jail_get(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno>;
+
+    /// jail_remove(2).
+    fn jail_remove(&self, jid: c_int) -> Result<(), Errno>;
+
+    /// nmount(2): name/value iovec pairs, with an "errmsg" buffer as for jail_set.
+    ///
+    /// # Safety
+    /// As for `jail_set`.
+    unsafe fn nmount(&self, iov: &mut [iovec], flags: c_int) -> Result<(), Errno>;
+
+    /// unmount(2).
+    fn unmount(&self, path: &CStr, flags: c_int) -> Result<(), Errno>;
+
+    /// getfsstat(2) with MNT_NOWAIT: every mount, in mount order.
+    fn getfsstat(&self) -> Result<Vec<FsStat>, Errno>;
+
+    /// sysctl(3) by MIB: `old` receives the value, `new` is written; an empty slice is passed
+    /// as NULL (an empty `old` asks only for the value's size). Returns the length of the old
+    /// value: what was copied, or what is needed.
+    fn sysctl(&self, mib: &[c_int], old: &mut [u8], new: &[u8]) -> Result<usize, Errno>;
+
+    /// sysctlbyname(3): as `sysctl`, by name (`__sysctlbyname(2)` since FreeBSD 13).
+    fn sysctlbyname(&self, name: &CStr, old: &mut [u8], new: &[u8]) -> Result<usize, Errno>;
+
+    /// modfind(2): the module's id; ENOENT when no such module is loaded.
+    fn modfind(&self, name: &CStr) -> Result<c_int, Errno>;
+
+    /// getifaddrs(3) (sysctl `NET_RT_IFLIST` underneath), in the vnet of the calling process.
+    fn getifaddrs(&self) -> Result<Vec<IfAddr>, Errno>;
+
+    /// Run `task` inside jail `jid`: on the real kernel in a forked child that jail_attach()es
+    /// first, so that the sockets `task` creates belong to the jail's vnet (a socket's vnet is
+    /// fixed when it is created: if.c `ifioctl` uses `so->so_vnet`). The outer error is the
+    /// attach's (EINVAL for a missing or dying jail) or the fork's; the inner result is the task's,
+    /// brought back as bytes.
+    fn in_jail(&self, jid: c_int, task: &mut dyn JailTask)
+        -> Result<Result<Vec<u8>, Errno>, Errno>;
+
+    /// fork(2) and, in the child, everything `request` says before execve(2); returns the
+    /// child's pid once it has exec'd (an error before exec is this call's error).
+    fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno>;
+
+    /// kill(2).
+    fn kill(&self, pid: c_int, signal: c_int) -> Result<(), Errno>;
+
+    /// wait4(2) for `pid`: (pid, status), pid 0 when `WNOHANG` is in `options` and it runs on.
+    fn wait4(&self, pid: c_int, options: c_int) -> Result<(c_int, c_int), Errno>;
+
+    /// procctl(2) with an int argument (`PROC_REAP_ACQUIRE` takes none: pass 0).
+    fn procctl(&self, idtype: c_int, id: c_int, cmd: c_int) -> Result<(), Errno>;
+
+    /// getpid(2).
+    fn getpid(&self) -> c_int;
+
+    /// The processes whose `ki_jid` is `jid` (sysctl `kern.proc.proc`), in pid order.
+    fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno>;
+}
+
+/// FreeBSD constants that zelle-sys does not bind (yet); each from the header named.
+pub mod consts {
+    use core::ffi::c_int;
+
+    /// `sys/socket.h`.
+    pub const SOCK_DGRAM: c_int = 2;
+    pub const SOCK_RAW: c_int = 3;
+    pub const SOCK_CLOEXEC: c_int = 0x1000_0000;
+    /// `sys/socket.h`: `NET_RT_DUMP`, the routing-table dump of sysctl `net.route`.
+    pub const NET_RT_DUMP: c_int = 1;
+    /// `sys/fcntl.h`.
+    pub const O_RDWR: c_int = 0x0002;
+    pub const O_CLOEXEC: c_int = 0x0010_0000;
+    /// `net/if_types.h`.
+    pub const IFT_ETHER: u8 = 0x06;
+    pub const IFT_LOOP: u8 = 0x18;
+    pub const IFT_BRIDGE: u8 = 0xd1;
+    /// `sys/sysctl.h`: the top-level `net` node and the sysctl meta node's requests.
+    pub const CTL_NET: c_int = 4;
+    pub const CTL_SYSCTL: c_int = 0;
+    pub const CTL_SYSCTL_NAME2OID: c_int = 3;
+    pub const CTL_SYSCTL_OIDFMT: c_int = 4;
+    pub const CTL_MAXNAME: usize = 24;
+    /// `sys/sysctl.h`: an OID's kind (the low bits of what `oidfmt` reports).
+    pub const CTLTYPE: u32 = 0xf;
+    pub const CTLTYPE_INT: u32 = 2;
+    pub const CTLTYPE_STRING: u32 = 3;
+    pub const CTLTYPE_S64: u32 = 4;
+    pub const CTLTYPE_UINT: u32 = 6;
+    pub const CTLTYPE_LONG: u32 = 7;
+    pub const CTLTYPE_ULONG: u32 = 8;
+    pub const CTLTYPE_U64: u32 = 9;
+    pub const CTLTYPE_U8: u32 = 0xa;
+    pub const CTLTYPE_U16: u32 = 0xb;
+    pub const CTLTYPE_S8: u32 = 0xc;
+    pub const CTLTYPE_S16: u32 = 0xd;
+    pub const CTLTYPE_S32: u32 = 0xe;
+    pub const CTLTYPE_U32: u32 = 0xf;
+    pub const CTLFLAG_RD: u32 = 0x8000_0000;
+    pub const CTLFLAG_WR: u32 = 0x4000_0000;
+    /// `netinet/in.h`.
+    pub const IPPROTO_ICMP: u8 = 1;
+    pub const IPPROTO_TCP: u8 = 6;
+    pub const IPPROTO_UDP: u8 = 17;
+    pub const IPPROTO_ICMPV6: u8 = 58;
+    /// `net/pfvar.h`: rulesets beyond `PF_RULESET_MAX` (not rule rulesets).
+    pub const PF_RULESET_ALTQ: c_int = 5;
+    /// `netpfil/pf/pf.h`: `keep state`.
+    pub const PF_STATE_NORMAL: u8 = 1;
+    /// `sbin/pfctl/pfctl_parser.h`: the source ports nat uses when the rule names none.
+    pub const PF_NAT_PROXY_PORT_LOW: u16 = 1024;
+    pub const PF_NAT_PROXY_PORT_HIGH: u16 = 65535;
+    /// `sys/wait.h`.
+    pub const WNOHANG: c_int = 1;
+    /// `sys/sysctl.h`: `kern.proc.proc`.
+    pub const KERN_PROC_PROC: c_int = 8;
+}
