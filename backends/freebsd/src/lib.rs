@@ -34,6 +34,8 @@ pub struct FreeBsd<S> {
     sys: S,
     /// `rtm_seq` of the next routing message.
     route_seq: std::sync::atomic::AtomicI32,
+    /// Held while a pf rule is loaded: see `pf::add_rule`.
+    pf_pool: std::sync::Mutex<()>,
 }
 
 impl<S: Syscalls> FreeBsd<S> {
@@ -41,6 +43,7 @@ impl<S: Syscalls> FreeBsd<S> {
         FreeBsd {
             sys,
             route_seq: std::sync::atomic::AtomicI32::new(1),
+            pf_pool: std::sync::Mutex::new(()),
         }
     }
 

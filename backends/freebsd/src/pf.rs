@@ -348,6 +348,10 @@ fn pool_request(anchor: &str) -> Result<Box<pfioc_pooladdr>, Errno> {
     Ok(pp)
 }
 
+/// How many times a rule load is tried again after EBUSY, which is also what a stale
+/// transaction ticket gives (then every try fails alike, and nothing was added).
+const POOL_RETRIES: usize = 3;
+
 fn add_rule<S: Syscalls>(sys: &S, anchor: &str, ticket: u32, rule: &PfRule) -> Result<(), Errno> {
     let dev = dev_pf(sys)?;
     let mut pr: Box<pfioc_rule> = Box::new(zeroed());
@@ -458,7 +462,21 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
         let ticket = transaction
             .ticket(rule.action.ruleset())
             .ok_or_else(|| fail(op, Errno::EBUSY))?;
-        add_rule(&self.sys, &transaction.anchor, ticket.0, rule).map_err(|e| fail(op, e))
+        // The kernel keeps one pool buffer per vnet: DIOCBEGINADDRS empties it and bumps the
+        // pool ticket (pf_ioctl.c, `V_ticket_pabuf`), so two rules loaded at once flush each
+        // other's and DIOCADDRULE answers EBUSY. Load one rule at a time from this process, and
+        // try again a few times when another process got in between.
+        let _one_at_a_time = self.pf_pool.lock().unwrap_or_else(|e| e.into_inner());
+        let mut result = add_rule(&self.sys, &transaction.anchor, ticket.0, rule);
+        for _ in 0..POOL_RETRIES {
+            match result {
+                Err(Errno::EBUSY) => {
+                    result = add_rule(&self.sys, &transaction.anchor, ticket.0, rule)
+                }
+                _ => break,
+            }
+        }
+        result.map_err(|e| fail(op, e))
     }
 
     fn pf_commit(&self, tx: &PfTransaction) -> KResult<()> {
@@ -662,12 +680,49 @@ mod tests {
             })
             .times(1)
             .in_sequence(&mut seq)
-            .returning(|_, _, _| Err(Errno::EBUSY));
+            .returning(|_, _, _| Ok(0));
         let tx = PfTransaction {
             anchor: "zelle/web".into(),
             tickets: vec![(PfRuleset::Nat, PfTicket(40))],
         };
-        let err = backend(mock).pf_add_rule(&tx, &nat()).unwrap_err();
+        backend(mock).pf_add_rule(&tx, &nat()).unwrap();
+    }
+
+    /// A mock /dev/pf whose DIOCADDRULE answers EBUSY the first `busy` times: what another
+    /// loader emptying the pool buffer in between looks like.
+    fn pool_raced(busy: usize, loads: usize) -> MockSyscalls {
+        let mut mock = MockSyscalls::new();
+        expect_dev_pf(&mut mock, loads);
+        mock.expect_ioctl()
+            .withf(|_, &req, _| req == ioctl::DIOCBEGINADDRS || req == ioctl::DIOCADDADDR)
+            .times(2 * loads)
+            .returning(|_, _, _| Ok(0));
+        let mut answered = 0;
+        mock.expect_ioctl()
+            .withf(|_, &req, _| req == ioctl::DIOCADDRULE)
+            .times(loads)
+            .returning(move |_, _, _| {
+                answered += 1;
+                if answered <= busy {
+                    Err(Errno::EBUSY)
+                } else {
+                    Ok(0)
+                }
+            });
+        mock
+    }
+
+    #[test]
+    fn a_rule_whose_pool_another_loader_flushed_is_loaded_again() {
+        let tx = PfTransaction {
+            anchor: "zelle/web".into(),
+            tickets: vec![(PfRuleset::Nat, PfTicket(40))],
+        };
+        backend(pool_raced(2, 3)).pf_add_rule(&tx, &nat()).unwrap();
+        // A stale transaction ticket stays EBUSY: tried 1 + POOL_RETRIES times, then refused.
+        let err = backend(pool_raced(usize::MAX, 1 + POOL_RETRIES))
+            .pf_add_rule(&tx, &nat())
+            .unwrap_err();
         assert_eq!(err, KernelError::errno("DIOCADDRULE", Errno::EBUSY));
     }
 

@@ -1,4 +1,9 @@
 //! Shared support for the network tests: a simulated host with networks, jails and a store.
+//!
+//! The tests run on the simulated machine through its typed door by default; with
+//! `ZELLE_NET_TEST_BACKEND=door` the same tests run through the real FreeBSD backend
+//! (`FreeBsd<SimSyscalls>`): every request marshalled into the bytes the FreeBSD kernel takes
+//! and decoded by the simulator's ABI door. `scripts/test.sh` runs both.
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
@@ -7,13 +12,27 @@ use std::sync::Arc;
 use zelle_core::kernel::net::{InetAlias, Route};
 use zelle_core::kernel::*;
 use zelle_core::network::*;
+use zelle_freebsd::FreeBsd;
+use zelle_sim::abi::SimSyscalls;
 use zelle_sim::{Machine, Op, SimConfig, SimKernel};
 
-pub type Net = Networks<SimKernel, Arc<MemoryStore>>;
+pub type Net = Networks<dyn Kernel, Arc<MemoryStore>>;
+
+/// The backend the tests drive: the simulator's typed door, or the real backend over its ABI
+/// door.
+enum Backend {
+    Typed(Arc<SimKernel>),
+    Door(Arc<FreeBsd<SimSyscalls>>),
+}
+
+fn over_the_abi_door() -> bool {
+    std::env::var("ZELLE_NET_TEST_BACKEND").is_ok_and(|b| b == "door")
+}
 
 /// A simulated machine, zelle's networks on it, and a directory for jail roots.
 pub struct Host {
     pub net: Net,
+    backend: Backend,
     pub store: Arc<MemoryStore>,
     root: tempfile::TempDir,
     last_jid: AtomicI32,
@@ -29,20 +48,38 @@ impl Host {
 
     pub fn with_config(config: SimConfig) -> Self {
         let store = Arc::new(MemoryStore::default());
+        let sim = SimKernel::new(config);
+        let (kernel, backend): (Arc<dyn Kernel>, _) = if over_the_abi_door() {
+            let door = Arc::new(FreeBsd::new(SimSyscalls::new(sim)));
+            (door.clone(), Backend::Door(door))
+        } else {
+            let typed = Arc::new(sim);
+            (typed.clone(), Backend::Typed(typed))
+        };
         Host {
-            net: Networks::new(Arc::new(SimKernel::new(config)), store.clone()),
+            net: Networks::new(kernel, store.clone()),
+            backend,
             store,
             root: tempfile::tempdir().expect("a temporary directory"),
             last_jid: AtomicI32::new(0),
         }
     }
 
-    pub fn kernel(&self) -> &SimKernel {
-        self.net.kernel()
+    /// The kernel the tests drive (through whichever door).
+    pub fn kernel(&self) -> &dyn Kernel {
+        &**self.net.kernel()
+    }
+
+    /// The simulated machine behind either door.
+    pub fn sim(&self) -> &SimKernel {
+        match &self.backend {
+            Backend::Typed(sim) => sim,
+            Backend::Door(door) => door.syscalls().kernel(),
+        }
     }
 
     pub fn machine<T>(&self, f: impl FnOnce(&mut Machine) -> T) -> T {
-        self.kernel().with_machine(f).expect("the machine")
+        self.sim().with_machine(f).expect("the machine")
     }
 
     pub fn dump(&self) -> String {
