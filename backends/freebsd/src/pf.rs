@@ -348,6 +348,20 @@ fn pool_request(anchor: &str) -> Result<Box<pfioc_pooladdr>, Errno> {
     Ok(pp)
 }
 
+/// The main ruleset is the operator's: a transaction on it would replace every rule of
+/// pf.conf (knast's NAT set-up did exactly that). The kernel allows it; this backend does not,
+/// whatever its caller asks.
+fn below_an_anchor(op: &'static str, anchor: &str) -> KResult<()> {
+    if zelle_core::kernel::pf::is_main_ruleset(anchor) {
+        return Err(zelle_core::kernel::KernelError::with_message(
+            op,
+            Errno::EPERM,
+            "zelle changes pf only below an anchor; the main ruleset is the operator's",
+        ));
+    }
+    Ok(())
+}
+
 /// How many times a rule load is tried again after EBUSY, which is also what a stale
 /// transaction ticket gives (then every try fails alike, and nothing was added).
 const POOL_RETRIES: usize = 3;
@@ -442,6 +456,7 @@ fn list_anchors<S: Syscalls>(sys: &S, anchor: &str) -> Result<Vec<String>, Errno
 impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     fn pf_begin(&self, anchor: &str, rulesets: &[PfRuleset]) -> KResult<PfTransaction> {
         let op = "DIOCXBEGIN";
+        below_an_anchor(op, anchor)?;
         let asked: Vec<(PfRuleset, u32)> = rulesets.iter().map(|&r| (r, 0)).collect();
         let mut elements = trans_elements(anchor, &asked).map_err(|e| fail(op, e))?;
         transaction(&self.sys, ioctl::DIOCXBEGIN, &mut elements).map_err(|e| fail(op, e))?;
@@ -457,6 +472,7 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
 
     fn pf_add_rule(&self, transaction: &PfTransaction, rule: &PfRule) -> KResult<()> {
         let op = "DIOCADDRULE";
+        below_an_anchor(op, &transaction.anchor)?;
         // A transaction without a ticket for the rule's ruleset has nothing to add it to
         // (a contract rule: EBUSY, as for a stale ticket).
         let ticket = transaction
@@ -481,6 +497,7 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
 
     fn pf_commit(&self, tx: &PfTransaction) -> KResult<()> {
         let op = "DIOCXCOMMIT";
+        below_an_anchor(op, &tx.anchor)?;
         let tickets: Vec<_> = tx.tickets.iter().map(|&(r, t)| (r, t.0)).collect();
         let mut elements = trans_elements(&tx.anchor, &tickets).map_err(|e| fail(op, e))?;
         transaction(&self.sys, ioctl::DIOCXCOMMIT, &mut elements).map_err(|e| fail(op, e))
@@ -710,6 +727,25 @@ mod tests {
                 }
             });
         mock
+    }
+
+    #[test]
+    fn the_main_ruleset_is_never_changed() {
+        // No expectations: any system call would fail the test.
+        let k = backend(MockSyscalls::new());
+        for anchor in ["", "/"] {
+            let err = k.pf_begin(anchor, &[PfRuleset::Nat]).unwrap_err();
+            assert_eq!(err.code(), Some(Errno::EPERM));
+            let tx = PfTransaction {
+                anchor: anchor.into(),
+                tickets: vec![(PfRuleset::Nat, PfTicket(1))],
+            };
+            assert_eq!(
+                k.pf_add_rule(&tx, &nat()).unwrap_err().code(),
+                Some(Errno::EPERM)
+            );
+            assert_eq!(k.pf_commit(&tx).unwrap_err().code(), Some(Errno::EPERM));
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! ioctls to netlink, so this contract speaks of transactions and typed rules; each backend
 //! chooses the wire (DIOCX* ioctls, or libpfctl's netlink messages).
 //!
-//! A transaction on the anchor "" replaces the user's main ruleset. The kernel allows it;
-//! zelle never does it: its logic works only below its own anchor (see `is_main_ruleset`).
+//! A transaction on the anchor "" replaces the user's main ruleset. The kernel (and so the
+//! simulated machine) allows it; zelle never does it: its logic works only below its own
+//! anchor, and the real backend refuses the main ruleset with EPERM (see `is_main_ruleset`).
 
 use super::KResult;
 use ipnet::IpNet;
