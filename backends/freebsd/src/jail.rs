@@ -13,6 +13,7 @@ use core::ffi::c_int;
 use std::ffi::CString;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::jail::MAXHOSTNAMELEN;
+use zelle_core::kernel::jail::STATIC_ALLOW;
 use zelle_core::kernel::{
     Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
     VnetMode,
@@ -24,25 +25,10 @@ const MAX_AF_IPS: usize = 255;
 /// Room for the kernel's error text.
 const ERRMSG_LEN: usize = 1024;
 
-/// The `allow.*` permissions of FreeBSD 13 and 14 (jail(8)), asked of jail_get one and all; a
-/// name the running kernel does not know is dropped and the request made again.
-const ALLOW_NAMES: &[&str] = &[
-    "set_hostname",
-    "sysvipc",
-    "raw_sockets",
-    "chflags",
-    "mount",
-    "quotas",
-    "socket_af",
-    "mlock",
-    "reserved_ports",
-    "read_msgbuf",
-    "unprivileged_proc_debug",
-    "suser",
-    "extattr",
-    "adjtime",
-    "settime",
-    "routing",
+/// The `allow.*` permissions that exist once their module is loaded (jail(8)), asked of
+/// jail_get with the compiled-in `STATIC_ALLOW`; a name the running kernel does not know is
+/// dropped and the request made again.
+const MODULE_ALLOW: &[&str] = &[
     "mount.devfs",
     "mount.procfs",
     "mount.tmpfs",
@@ -311,7 +297,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
 
     fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
         let op = "jail_get";
-        let mut allow: Vec<&str> = ALLOW_NAMES.to_vec();
+        let mut allow: Vec<&str> = STATIC_ALLOW.iter().chain(MODULE_ALLOW).copied().collect();
         loop {
             let mut p = get_params(key, &allow).map_err(|e| fail(op, e))?;
             // SAFETY: the iovecs point into `p`, every value a writable buffer of its length.

@@ -26,27 +26,6 @@ const DEFAULT_ALLOW: &[&str] = &[
 /// `PR_ALLOW_DIFFERENCES`: permissions a child may have that its parent lacks (UNCONFIRMED:
 /// only unprivileged_proc_debug, as remembered from jail.h).
 const ALLOW_DIFFERENCES: &[&str] = &["unprivileged_proc_debug"];
-/// `pr_flag_allow` of 14.x: the permissions compiled into kern_jail.c. allow.setaudit,
-/// allow.unprivileged_parent_tampering and allow.vmm are later than 14.1 (UNCONFIRMED: the
-/// 14.x list beyond the 12 entries read in kern_jail.c comes from jail(8) of 14).
-const STATIC_ALLOW: &[&str] = &[
-    "set_hostname",
-    "sysvipc",
-    "raw_sockets",
-    "chflags",
-    "mount",
-    "quotas",
-    "socket_af",
-    "mlock",
-    "reserved_ports",
-    "read_msgbuf",
-    "unprivileged_proc_debug",
-    "suser",
-    "extattr",
-    "adjtime",
-    "settime",
-    "routing",
-];
 /// Permissions a module adds when it registers (`SYSCTL_JAIL_PARAM_ALLOW`): unknown until the
 /// module is loaded. `None`: compiled into GENERIC (UNCONFIRMED for procfs and tmpfs).
 const MODULE_ALLOW: &[(&str, Option<&str>)] = &[
@@ -140,7 +119,7 @@ fn allow_wire_name(name: &str, on: bool) -> String {
 impl Machine {
     /// Whether a permission name (after "allow.") is known to the kernel now.
     fn allow_known(&self, name: &str) -> bool {
-        STATIC_ALLOW.contains(&name)
+        zelle_core::kernel::jail::STATIC_ALLOW.contains(&name)
             || MODULE_ALLOW
                 .iter()
                 .any(|(n, module)| *n == name && module.is_none_or(|m| self.host.has_module(m)))
