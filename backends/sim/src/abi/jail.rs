@@ -12,7 +12,8 @@ use zelle_core::kernel::{
 };
 use zelle_sys::iovec;
 
-/// `VFS_MOUNTARG_SIZE_MAX` (vfs_mount.c): the most bytes one option value may have.
+/// `VFS_MOUNTARG_SIZE_MAX` (vfs_mount.c): the most bytes the names and values of one request
+/// may have together (vfs_buildopts; UNCONFIRMED whether the sum or each value alone).
 const VFS_MOUNTARG_SIZE_MAX: usize = 64 * 1024;
 
 /// One option of the request: its name, its value (`None` when it has none), and where its
@@ -23,8 +24,8 @@ pub(super) struct Opt {
     pub at: usize,
 }
 
-/// `vfs_buildopts`: an even number of iovecs; each name a non-empty C string; a value of at
-/// most VFS_MOUNTARG_SIZE_MAX bytes (a null or empty one is no value).
+/// `vfs_buildopts`: an even number of iovecs; each name a non-empty C string; names and values
+/// of at most VFS_MOUNTARG_SIZE_MAX bytes together (a null or empty value is no value).
 ///
 /// # Safety
 /// Each iovec's base is null or points at `iov_len` readable bytes.
@@ -33,7 +34,15 @@ pub(super) unsafe fn options(iov: &[iovec]) -> Result<Vec<Opt>, Errno> {
         return Err(Errno::EINVAL);
     }
     let mut out = Vec::new();
+    // vfs_buildopts also bounds the names and values together, before copying any of them.
+    let mut total: usize = 0;
     for (i, pair) in iov.chunks(2).enumerate() {
+        total = total
+            .saturating_add(pair[0].iov_len)
+            .saturating_add(pair[1].iov_len);
+        if total > VFS_MOUNTARG_SIZE_MAX {
+            return Err(Errno::EINVAL);
+        }
         // SAFETY: the caller's promise.
         let name = unsafe { copyin_bytes(pair[0].iov_base, pair[0].iov_len)? };
         match name.split_last() {
