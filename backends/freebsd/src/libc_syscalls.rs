@@ -7,6 +7,7 @@
 //! and a small JSON result) may allocate in the child. `spawn` prepares every C string and
 //! pointer array before it forks and allocates nothing in the child.
 
+use crate::get_cstr;
 use crate::syscalls::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::size_of;
@@ -66,15 +67,6 @@ unsafe fn sockaddr_bytes(sa: *const libc::sockaddr) -> Option<Vec<u8>> {
     let len = usize::from(unsafe { (*sa).sa_len });
     // SAFETY: the caller's promise.
     Some(unsafe { core::slice::from_raw_parts(sa.cast::<u8>(), len) }.to_vec())
-}
-
-fn c_text(field: &[c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Read everything from `fd` until EOF.
@@ -295,9 +287,9 @@ impl Syscalls for LibcSyscalls {
                 return Ok(buf[..got as usize]
                     .iter()
                     .map(|s| FsStat {
-                        fstypename: c_text(&s.f_fstypename),
-                        mntfromname: c_text(&s.f_mntfromname),
-                        mntonname: c_text(&s.f_mntonname),
+                        fstypename: get_cstr(&s.f_fstypename),
+                        mntfromname: get_cstr(&s.f_mntfromname),
+                        mntonname: get_cstr(&s.f_mntonname),
                         flags: s.f_flags,
                     })
                     .collect());
