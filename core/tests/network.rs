@@ -827,6 +827,30 @@ fn a_failed_detach_can_be_retried() {
     assert!(host.store.snapshot().containers.is_empty());
 }
 
+/// An EINVAL from a step inside the jail's vnet is the step's own failure, not a sign that
+/// the jail is gone (that is jail_attach's EINVAL): detach must report it and keep the record.
+#[test]
+fn an_einval_inside_a_live_jail_is_not_taken_for_a_gone_jail() {
+    let host = Host::new(8);
+    host.net.create(&network("web", "10.78.0.0/24")).unwrap();
+    let jid = host.jail("a");
+    let before = host.dump();
+    host.net.attach(&request("a", "web", jid)).unwrap();
+    let next = host.machine(|m| m.calls.get(&Op::SetInterfaceFlags).copied().unwrap_or(0)) + 1;
+    host.machine(|m| {
+        m.config.faults = FaultPlan::default().nth(Op::SetInterfaceFlags, next, Errno::EINVAL)
+    });
+    let error = host.net.detach("a").unwrap_err();
+    assert!(
+        matches!(error, NetworkError::TeardownIncomplete { .. }),
+        "{error}"
+    );
+    assert!(host.net.container("a").unwrap().is_some());
+    host.machine(|m| m.config.faults = FaultPlan::default());
+    host.net.detach("a").unwrap();
+    assert_eq!(before, host.dump());
+}
+
 // ---- concurrency ---------------------------------------------------------------------------
 
 #[test]

@@ -12,6 +12,7 @@ use crate::syscalls::consts::{
 use crate::{cstr_bytes, fail, FreeBsd, Syscalls};
 use core::ffi::{c_int, CStr};
 use std::ffi::CString;
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, HostFacts, KResult, SysctlValue};
 
 /// The kind word `oidfmt` reports for a name: `CTLTYPE_*` and `CTLFLAG_*` bits.
@@ -119,7 +120,7 @@ fn write<S: Syscalls>(sys: &S, name: &CStr, value: &SysctlValue) -> Result<(), E
 
 impl<S: Syscalls> HostFacts for FreeBsd<S> {
     fn module_loaded(&self, name: &str) -> KResult<bool> {
-        let op = "modfind";
+        let op = Op::ModuleLoaded;
         let name = CString::new(name).map_err(|_| fail(op, Errno::EINVAL))?;
         match self.sys.modfind(&name) {
             Ok(_) => Ok(true),
@@ -129,13 +130,13 @@ impl<S: Syscalls> HostFacts for FreeBsd<S> {
     }
 
     fn sysctl(&self, name: &str) -> KResult<SysctlValue> {
-        let op = "sysctl";
+        let op = Op::Sysctl;
         let name = CString::new(name).map_err(|_| fail(op, Errno::EINVAL))?;
         read(&self.sys, &name).map_err(|e| fail(op, e))
     }
 
     fn set_sysctl(&self, name: &str, value: &SysctlValue) -> KResult<()> {
-        let op = "sysctl-write";
+        let op = Op::SetSysctl;
         let name = CString::new(name).map_err(|_| fail(op, Errno::EINVAL))?;
         write(&self.sys, &name, value).map_err(|e| fail(op, e))
     }
@@ -227,7 +228,7 @@ mod mock_tests {
         mock.expect_sysctlbyname()
             .returning(|_, _, _| Err(Errno::ENOENT));
         let err = backend(mock).sysctl("zelle.nothing").unwrap_err();
-        assert_eq!(err, KernelError::errno("sysctl", Errno::ENOENT));
+        assert_eq!(err, KernelError::errno(Op::Sysctl, Errno::ENOENT));
     }
 
     #[test]
@@ -302,7 +303,7 @@ mod mock_tests {
         assert!(k.module_loaded("pf").unwrap());
         assert_eq!(
             k.module_loaded(&"m".repeat(32)).unwrap_err(),
-            KernelError::errno("modfind", Errno::ENAMETOOLONG)
+            KernelError::errno(Op::ModuleLoaded, Errno::ENAMETOOLONG)
         );
     }
 }

@@ -14,6 +14,7 @@ use std::ffi::CString;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::jail::MAXHOSTNAMELEN;
 use zelle_core::kernel::jail::STATIC_ALLOW;
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{
     Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
     VnetMode,
@@ -122,7 +123,7 @@ impl Params {
     }
 
     /// The kernel's error text, when it wrote one.
-    pub(crate) fn error(&self, op: &'static str, errno: Errno) -> KernelError {
+    pub(crate) fn error(&self, op: Op, errno: Errno) -> KernelError {
         let text = self.string_value("errmsg");
         if text.is_empty() {
             KernelError::errno(op, errno)
@@ -288,7 +289,7 @@ fn info(jid: c_int, p: &Params, allow: &[&str]) -> JailInfo {
 
 impl<S: Syscalls> Jails for FreeBsd<S> {
     fn jail_set(&self, params: &JailParams, flags: JailFlags) -> KResult<Jid> {
-        let op = "jail_set";
+        let op = Op::JailSet;
         let mut p = set_params(params).map_err(|e| fail(op, e))?;
         // SAFETY: the iovecs point into `p`, live and sized as they say, errmsg writable.
         let result = p.call(|iov| unsafe { self.sys.jail_set(iov, flags.0 as c_int) });
@@ -296,7 +297,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
     }
 
     fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
-        let op = "jail_get";
+        let op = Op::JailGet;
         let mut allow: Vec<&str> = STATIC_ALLOW.iter().chain(MODULE_ALLOW).copied().collect();
         loop {
             let mut p = get_params(key, &allow).map_err(|e| fail(op, e))?;
@@ -329,7 +330,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
     fn jail_remove(&self, jid: Jid) -> KResult<()> {
         self.sys
             .jail_remove(jid.0)
-            .map_err(|e| fail("jail_remove", e))
+            .map_err(|e| fail(Op::JailRemove, e))
     }
 }
 
@@ -410,7 +411,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            KernelError::with_message("jail_set", Errno::EEXIST, "jail \"web\" already exists")
+            KernelError::with_message(Op::JailSet, Errno::EEXIST, "jail \"web\" already exists")
         );
     }
 
@@ -574,7 +575,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err,
-            KernelError::with_message("jail_get", Errno::ENOENT, "jail 9 not found")
+            KernelError::with_message(Op::JailGet, Errno::ENOENT, "jail 9 not found")
         );
     }
 
@@ -585,6 +586,6 @@ mod tests {
             .withf(|&jid| jid == 12)
             .returning(|_| Err(Errno::EINVAL));
         let err = backend(mock).jail_remove(Jid(12)).unwrap_err();
-        assert_eq!(err, KernelError::errno("jail_remove", Errno::EINVAL));
+        assert_eq!(err, KernelError::errno(Op::JailRemove, Errno::EINVAL));
     }
 }

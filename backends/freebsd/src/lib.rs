@@ -23,6 +23,7 @@ pub mod syscalls;
 
 use core::ffi::{c_char, c_int, c_void};
 use serde::{de::DeserializeOwned, Serialize};
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, KResult, KernelError, Vnet};
 use zelle_sys::ioctl::Request;
 use zelle_sys::Zeroed;
@@ -57,7 +58,7 @@ impl<S: Syscalls> FreeBsd<S> {
     /// error (EINVAL for a missing or dying jail).
     fn in_vnet<T: Serialize + DeserializeOwned>(
         &self,
-        op: &'static str,
+        op: Op,
         vnet: Vnet,
         f: impl Fn(&S) -> Result<T, Errno>,
     ) -> KResult<T> {
@@ -67,14 +68,14 @@ impl<S: Syscalls> FreeBsd<S> {
         };
         let mut run = || f(&self.sys).and_then(|v| serde_json::to_vec(&v).map_err(|_| Errno::EIO));
         match self.sys.in_jail(jid.0, &mut run) {
-            Err(e) => Err(fail("jail_attach", e)),
+            Err(e) => Err(fail(Op::JailAttach, e)),
             Ok(Err(e)) => Err(fail(op, e)),
             Ok(Ok(bytes)) => serde_json::from_slice(&bytes).map_err(|_| fail(op, Errno::EIO)),
         }
     }
 }
 
-fn fail(op: &'static str, errno: Errno) -> KernelError {
+fn fail(op: Op, errno: Errno) -> KernelError {
     KernelError::errno(op, errno)
 }
 

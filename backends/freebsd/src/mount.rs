@@ -5,6 +5,7 @@ use crate::jail::Params;
 use crate::{fail, FreeBsd, Syscalls};
 use core::ffi::c_int;
 use std::ffi::CString;
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, KResult, MountEntry, MountFlags, MountRequest, Mounts};
 
 /// nmount(2) and unmount(2) take the flags as a C int: higher `MNT_*` bits are options.
@@ -39,7 +40,7 @@ fn nmount_params(request: &MountRequest) -> Result<Params, Errno> {
 
 impl<S: Syscalls> Mounts for FreeBsd<S> {
     fn nmount(&self, request: &MountRequest) -> KResult<()> {
-        let op = "nmount";
+        let op = Op::Nmount;
         let flags = int_flags(request.flags).map_err(|e| fail(op, e))?;
         let mut p = nmount_params(request).map_err(|e| fail(op, e))?;
         // SAFETY: the iovecs point into `p`, live and sized as they say, errmsg writable.
@@ -48,14 +49,14 @@ impl<S: Syscalls> Mounts for FreeBsd<S> {
     }
 
     fn unmount(&self, path: &str, flags: MountFlags) -> KResult<()> {
-        let op = "unmount";
+        let op = Op::Unmount;
         let path = CString::new(path).map_err(|_| fail(op, Errno::EINVAL))?;
         let flags = int_flags(flags).map_err(|e| fail(op, e))?;
         self.sys.unmount(&path, flags).map_err(|e| fail(op, e))
     }
 
     fn list_mounts(&self) -> KResult<Vec<MountEntry>> {
-        let list = self.sys.getfsstat().map_err(|e| fail("getfsstat", e))?;
+        let list = self.sys.getfsstat().map_err(|e| fail(Op::ListMounts, e))?;
         Ok(list
             .into_iter()
             .map(|m| MountEntry {
@@ -131,7 +132,7 @@ mod tests {
         let err = backend(mock).nmount(&request).unwrap_err();
         assert_eq!(
             err,
-            KernelError::with_message("nmount", Errno::EINVAL, "invalid ruleset specification")
+            KernelError::with_message(Op::Nmount, Errno::EINVAL, "invalid ruleset specification")
         );
     }
 
@@ -170,7 +171,7 @@ mod tests {
         });
         let k = backend(mock);
         let err = k.unmount("/jails/web/dev", MountFlags::FORCE).unwrap_err();
-        assert_eq!(err, KernelError::errno("unmount", Errno::EBUSY));
+        assert_eq!(err, KernelError::errno(Op::Unmount, Errno::EBUSY));
         assert_eq!(
             k.list_mounts().unwrap(),
             vec![MountEntry {

@@ -9,6 +9,7 @@ use core::ffi::{c_int, c_short, c_void};
 use core::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::net::{Inet6Alias, InetAlias, Interface};
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, IfFlags, Jid, KResult, NetworkInterfaces, Vnet};
 use zelle_sys::ioctl::{self, Request};
 use zelle_sys::{
@@ -143,7 +144,7 @@ impl<S: Syscalls> FreeBsd<S> {
     /// One ifreq request for `name` in `vnet`, prepared by `fill`; the request as returned.
     fn ifreq_op(
         &self,
-        op: &'static str,
+        op: Op,
         vnet: Vnet,
         request: Request,
         name: &str,
@@ -160,14 +161,7 @@ impl<S: Syscalls> FreeBsd<S> {
         })
     }
 
-    fn bridge_op(
-        &self,
-        op: &'static str,
-        vnet: Vnet,
-        cmd: u32,
-        bridge: &str,
-        member: &str,
-    ) -> KResult<()> {
+    fn bridge_op(&self, op: Op, vnet: Vnet, cmd: u32, bridge: &str, member: &str) -> KResult<()> {
         let fail = |e| crate::fail(op, e);
         let mut breq: ifbreq = zeroed();
         put_cstr(&mut breq.ifbr_ifsname, member).map_err(fail)?;
@@ -190,17 +184,29 @@ struct IfreqOut {
 
 impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     fn create_interface(&self, vnet: Vnet, name: &str) -> KResult<String> {
-        let out = self.ifreq_op("SIOCIFCREATE2", vnet, ioctl::SIOCIFCREATE2, name, |_| {})?;
+        let out = self.ifreq_op(
+            Op::CreateInterface,
+            vnet,
+            ioctl::SIOCIFCREATE2,
+            name,
+            |_| {},
+        )?;
         Ok(out.name)
     }
 
     fn destroy_interface(&self, vnet: Vnet, name: &str) -> KResult<()> {
-        self.ifreq_op("SIOCIFDESTROY", vnet, ioctl::SIOCIFDESTROY, name, |_| {})?;
+        self.ifreq_op(
+            Op::DestroyInterface,
+            vnet,
+            ioctl::SIOCIFDESTROY,
+            name,
+            |_| {},
+        )?;
         Ok(())
     }
 
     fn rename_interface(&self, vnet: Vnet, name: &str, new_name: &str) -> KResult<()> {
-        let op = "SIOCSIFNAME";
+        let op = Op::RenameInterface;
         let req = ifreq_for(name).map_err(|e| crate::fail(op, e))?;
         // ifr_data points at the new name, which the kernel copyinstr()s (IFNAMSIZ at most).
         let new = ifreq_for(new_name)
@@ -217,27 +223,31 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     }
 
     fn interface_flags(&self, vnet: Vnet, name: &str) -> KResult<IfFlags> {
-        let out = self.ifreq_op("SIOCGIFFLAGS", vnet, ioctl::SIOCGIFFLAGS, name, |_| {})?;
+        let out = self.ifreq_op(Op::InterfaceFlags, vnet, ioctl::SIOCGIFFLAGS, name, |_| {})?;
         Ok(IfFlags(out.flags))
     }
 
     fn set_interface_flags(&self, vnet: Vnet, name: &str, flags: IfFlags) -> KResult<()> {
-        self.ifreq_op("SIOCSIFFLAGS", vnet, ioctl::SIOCSIFFLAGS, name, |req| {
-            set_flags(req, flags)
-        })?;
+        self.ifreq_op(
+            Op::SetInterfaceFlags,
+            vnet,
+            ioctl::SIOCSIFFLAGS,
+            name,
+            |req| set_flags(req, flags),
+        )?;
         Ok(())
     }
 
     fn set_mtu(&self, vnet: Vnet, name: &str, mtu: u32) -> KResult<()> {
         // ifr_mtu is a C int: a value above INT_MAX reaches the kernel negative (EINVAL there).
-        self.ifreq_op("SIOCSIFMTU", vnet, ioctl::SIOCSIFMTU, name, |req| {
+        self.ifreq_op(Op::SetMtu, vnet, ioctl::SIOCSIFMTU, name, |req| {
             req.ifr_ifru.ifru_mtu = mtu as c_int
         })?;
         Ok(())
     }
 
     fn add_inet_alias(&self, vnet: Vnet, name: &str, alias: &InetAlias) -> KResult<()> {
-        let op = "SIOCAIFADDR";
+        let op = Op::AddInetAlias;
         let req = inet_aliasreq(name, alias).map_err(|e| crate::fail(op, e))?;
         self.in_vnet(op, vnet, |sys| {
             let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
@@ -249,14 +259,14 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     }
 
     fn delete_inet_alias(&self, vnet: Vnet, name: &str, addr: Ipv4Addr) -> KResult<()> {
-        self.ifreq_op("SIOCDIFADDR", vnet, ioctl::SIOCDIFADDR, name, |req| {
+        self.ifreq_op(Op::DeleteInetAlias, vnet, ioctl::SIOCDIFADDR, name, |req| {
             req.ifr_ifru.ifru_addr = sin_as_sockaddr(addr)
         })?;
         Ok(())
     }
 
     fn add_inet6_alias(&self, vnet: Vnet, name: &str, alias: &Inet6Alias) -> KResult<()> {
-        let op = "SIOCAIFADDR_IN6";
+        let op = Op::AddInet6Alias;
         let req = inet6_aliasreq(name, alias).map_err(|e| crate::fail(op, e))?;
         self.in_vnet(op, vnet, |sys| {
             let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
@@ -268,7 +278,7 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     }
 
     fn delete_inet6_alias(&self, vnet: Vnet, name: &str, addr: Ipv6Addr) -> KResult<()> {
-        let op = "SIOCDIFADDR_IN6";
+        let op = Op::DeleteInet6Alias;
         let mut req: in6_ifreq = zeroed();
         put_cstr(&mut req.ifr_name, name).map_err(|e| crate::fail(op, e))?;
         req.ifr_ifru.ifru_addr = sin6(addr);
@@ -282,29 +292,33 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     }
 
     fn bridge_add_member(&self, vnet: Vnet, bridge: &str, member: &str) -> KResult<()> {
-        self.bridge_op("BRDGADD", vnet, BRDGADD, bridge, member)
+        self.bridge_op(Op::BridgeAddMember, vnet, BRDGADD, bridge, member)
     }
 
     fn bridge_delete_member(&self, vnet: Vnet, bridge: &str, member: &str) -> KResult<()> {
-        self.bridge_op("BRDGDEL", vnet, BRDGDEL, bridge, member)
+        self.bridge_op(Op::BridgeDeleteMember, vnet, BRDGDEL, bridge, member)
     }
 
     fn move_to_jail(&self, vnet: Vnet, name: &str, jid: Jid) -> KResult<()> {
-        self.ifreq_op("SIOCSIFVNET", vnet, ioctl::SIOCSIFVNET, name, |req| {
+        self.ifreq_op(Op::MoveToJail, vnet, ioctl::SIOCSIFVNET, name, |req| {
             req.ifr_ifru.ifru_jid = jid.0
         })?;
         Ok(())
     }
 
     fn reclaim_from_jail(&self, vnet: Vnet, name: &str, jid: Jid) -> KResult<()> {
-        self.ifreq_op("SIOCSIFRVNET", vnet, ioctl::SIOCSIFRVNET, name, |req| {
-            req.ifr_ifru.ifru_jid = jid.0
-        })?;
+        self.ifreq_op(
+            Op::ReclaimFromJail,
+            vnet,
+            ioctl::SIOCSIFRVNET,
+            name,
+            |req| req.ifr_ifru.ifru_jid = jid.0,
+        )?;
         Ok(())
     }
 
     fn list_interfaces(&self, vnet: Vnet) -> KResult<Vec<Interface>> {
-        self.in_vnet("getifaddrs", vnet, |sys| list(sys))
+        self.in_vnet(Op::ListInterfaces, vnet, |sys| list(sys))
     }
 }
 
@@ -350,7 +364,6 @@ mod tests {
     use crate::syscalls::{IfAddr, MockSyscalls};
     use crate::test_support::{backend, bytes_at, chars, expect_sockets, read_at, FD};
     use proptest::prelude::*;
-    use zelle_core::kernel::KernelError;
     use zelle_sys::{as_bytes, sockaddr_dl, AF_LINK};
 
     /// Expect one ioctl `request` on the socket whose argument, a `T`, has exactly the bytes
@@ -398,11 +411,9 @@ mod tests {
         backend(mock)
     }
 
-    fn code<T: std::fmt::Debug>(result: KResult<T>) -> (Option<Errno>, &'static str) {
-        match result.expect_err("an error") {
-            KernelError::Errno { errno, op, .. } => (Some(errno), op),
-            KernelError::Panic(_) => (None, ""),
-        }
+    fn code<T: std::fmt::Debug>(result: KResult<T>) -> (Option<Errno>, Option<Op>) {
+        let error = result.expect_err("an error");
+        (error.code(), error.op())
     }
 
     #[test]
@@ -416,7 +427,7 @@ mod tests {
         let k = one_ifreq(ioctl::SIOCIFCREATE2, named("bridge0"), Err(Errno::EEXIST));
         assert_eq!(
             code(k.create_interface(Vnet::Host, "bridge0")),
-            (Some(Errno::EEXIST), "SIOCIFCREATE2")
+            (Some(Errno::EEXIST), Some(Op::CreateInterface))
         );
     }
 
@@ -567,7 +578,7 @@ mod tests {
         let k = backend(mock);
         assert_eq!(
             code(k.add_inet_alias(Vnet::Host, "epair0a", &alias)),
-            (Some(Errno::EPROTONOSUPPORT), "SIOCAIFADDR")
+            (Some(Errno::EPROTONOSUPPORT), Some(Op::AddInetAlias))
         );
     }
 
@@ -685,7 +696,7 @@ mod tests {
         let k = backend(mock);
         assert_eq!(
             code(k.bridge_add_member(Vnet::Host, "bridge0", "epair0a")),
-            (Some(Errno::EBUSY), "BRDGADD")
+            (Some(Errno::EBUSY), Some(Op::BridgeAddMember))
         );
         k.bridge_delete_member(Vnet::Host, "bridge0", "epair0a")
             .unwrap();
@@ -838,7 +849,7 @@ mod tests {
         let k = backend(mock);
         assert_eq!(
             code(k.list_interfaces(Vnet::Jail(Jid(9)))),
-            (Some(Errno::EINVAL), "jail_attach")
+            (Some(Errno::EINVAL), Some(Op::JailAttach))
         );
     }
 

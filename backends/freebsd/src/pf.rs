@@ -20,6 +20,7 @@ use zelle_core::kernel::pf::{
     AddressFamily, PacketFilter, PfAction, PfAddr, PfDirection, PfEndpoint, PfRedirect, PfRule,
     PfRuleset, PfTicket, PfTransaction, PortRange, Protocol,
 };
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, KResult};
 use zelle_sys::ioctl::{self, iowr, Request};
 use zelle_sys::{
@@ -351,7 +352,7 @@ fn pool_request(anchor: &str) -> Result<Box<pfioc_pooladdr>, Errno> {
 /// The main ruleset is the operator's: a transaction on it would replace every rule of
 /// pf.conf (knast's NAT set-up did exactly that). The kernel allows it; this backend does not,
 /// whatever its caller asks.
-fn below_an_anchor(op: &'static str, anchor: &str) -> KResult<()> {
+fn below_an_anchor(op: Op, anchor: &str) -> KResult<()> {
     if zelle_core::kernel::pf::is_main_ruleset(anchor) {
         return Err(zelle_core::kernel::KernelError::with_message(
             op,
@@ -455,7 +456,7 @@ fn list_anchors<S: Syscalls>(sys: &S, anchor: &str) -> Result<Vec<String>, Errno
 
 impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     fn pf_begin(&self, anchor: &str, rulesets: &[PfRuleset]) -> KResult<PfTransaction> {
-        let op = "DIOCXBEGIN";
+        let op = Op::PfBegin;
         below_an_anchor(op, anchor)?;
         let asked: Vec<(PfRuleset, u32)> = rulesets.iter().map(|&r| (r, 0)).collect();
         let mut elements = trans_elements(anchor, &asked).map_err(|e| fail(op, e))?;
@@ -471,7 +472,7 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     }
 
     fn pf_add_rule(&self, transaction: &PfTransaction, rule: &PfRule) -> KResult<()> {
-        let op = "DIOCADDRULE";
+        let op = Op::PfAddRule;
         below_an_anchor(op, &transaction.anchor)?;
         // A transaction without a ticket for the rule's ruleset has nothing to add it to
         // (a contract rule: EBUSY, as for a stale ticket).
@@ -496,7 +497,7 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     }
 
     fn pf_commit(&self, tx: &PfTransaction) -> KResult<()> {
-        let op = "DIOCXCOMMIT";
+        let op = Op::PfCommit;
         below_an_anchor(op, &tx.anchor)?;
         let tickets: Vec<_> = tx.tickets.iter().map(|&(r, t)| (r, t.0)).collect();
         let mut elements = trans_elements(&tx.anchor, &tickets).map_err(|e| fail(op, e))?;
@@ -504,18 +505,18 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     }
 
     fn pf_rollback(&self, tx: &PfTransaction) -> KResult<()> {
-        let op = "DIOCXROLLBACK";
+        let op = Op::PfRollback;
         let tickets: Vec<_> = tx.tickets.iter().map(|&(r, t)| (r, t.0)).collect();
         let mut elements = trans_elements(&tx.anchor, &tickets).map_err(|e| fail(op, e))?;
         transaction(&self.sys, ioctl::DIOCXROLLBACK, &mut elements).map_err(|e| fail(op, e))
     }
 
     fn pf_rules(&self, anchor: &str, ruleset: PfRuleset) -> KResult<Vec<PfRule>> {
-        list_rules(&self.sys, anchor, ruleset).map_err(|e| fail("DIOCGETRULES", e))
+        list_rules(&self.sys, anchor, ruleset).map_err(|e| fail(Op::PfRules, e))
     }
 
     fn pf_anchors(&self, anchor: &str) -> KResult<Vec<String>> {
-        list_anchors(&self.sys, anchor).map_err(|e| fail("DIOCGETRULESETS", e))
+        list_anchors(&self.sys, anchor).map_err(|e| fail(Op::PfAnchors, e))
     }
 }
 
@@ -759,7 +760,7 @@ mod tests {
         let err = backend(pool_raced(usize::MAX, 1 + POOL_RETRIES))
             .pf_add_rule(&tx, &nat())
             .unwrap_err();
-        assert_eq!(err, KernelError::errno("DIOCADDRULE", Errno::EBUSY));
+        assert_eq!(err, KernelError::errno(Op::PfAddRule, Errno::EBUSY));
     }
 
     #[test]
@@ -896,6 +897,6 @@ mod tests {
         let mut mock = MockSyscalls::new();
         mock.expect_open().returning(|_, _| Err(Errno::ENOENT));
         let err = backend(mock).pf_anchors("").unwrap_err();
-        assert_eq!(err, KernelError::errno("DIOCGETRULESETS", Errno::ENOENT));
+        assert_eq!(err, KernelError::errno(Op::PfAnchors, Errno::ENOENT));
     }
 }

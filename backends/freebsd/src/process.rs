@@ -5,6 +5,7 @@ use crate::syscalls::consts::WNOHANG;
 use crate::{fail, FreeBsd, SpawnRequest, Syscalls};
 use core::ffi::c_int;
 use std::ffi::CString;
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, ExitStatus, Jid, KResult, Pid, ProcessSpec, Processes, Signal};
 use zelle_sys::{PROC_REAP_ACQUIRE, P_PID};
 
@@ -57,13 +58,15 @@ pub(crate) fn exit_status(status: c_int) -> Option<ExitStatus> {
 
 impl<S: Syscalls> Processes for FreeBsd<S> {
     fn spawn(&self, spec: &ProcessSpec) -> KResult<Pid> {
-        let op = "spawn";
+        let op = Op::Spawn;
         let request = spawn_request(spec).map_err(|e| fail(op, e))?;
         self.sys.spawn(&request).map(Pid).map_err(|e| fail(op, e))
     }
 
     fn signal(&self, pid: Pid, signal: Signal) -> KResult<()> {
-        self.sys.kill(pid.0, signal.0).map_err(|e| fail("kill", e))
+        self.sys
+            .kill(pid.0, signal.0)
+            .map_err(|e| fail(Op::Signal, e))
     }
 
     fn wait(&self, pid: Pid, block: bool) -> KResult<Option<ExitStatus>> {
@@ -72,7 +75,7 @@ impl<S: Syscalls> Processes for FreeBsd<S> {
             let (got, status) = self
                 .sys
                 .wait4(pid.0, options)
-                .map_err(|e| fail("wait4", e))?;
+                .map_err(|e| fail(Op::Wait, e))?;
             if got == 0 {
                 return Ok(None);
             }
@@ -90,7 +93,7 @@ impl<S: Syscalls> Processes for FreeBsd<S> {
         let pids = self
             .sys
             .jail_pids(jid.0)
-            .map_err(|e| fail("kern.proc", e))?;
+            .map_err(|e| fail(Op::JailProcesses, e))?;
         Ok(pids.into_iter().map(Pid).collect())
     }
 
@@ -98,7 +101,7 @@ impl<S: Syscalls> Processes for FreeBsd<S> {
         let me = self.sys.getpid();
         self.sys
             .procctl(P_PID as c_int, me, PROC_REAP_ACQUIRE as c_int)
-            .map_err(|e| fail("procctl", e))
+            .map_err(|e| fail(Op::AcquireReaper, e))
     }
 }
 
@@ -154,7 +157,7 @@ mod tests {
         let err = backend(MockSyscalls::new())
             .spawn(&ProcessSpec::default())
             .unwrap_err();
-        assert_eq!(err, KernelError::errno("spawn", Errno::EINVAL));
+        assert_eq!(err, KernelError::errno(Op::Spawn, Errno::EINVAL));
     }
 
     #[test]
@@ -181,7 +184,7 @@ mod tests {
         );
         assert_eq!(
             k.wait(Pid(13), true).unwrap_err(),
-            KernelError::errno("wait4", Errno::ECHILD)
+            KernelError::errno(Op::Wait, Errno::ECHILD)
         );
     }
 
@@ -205,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             k.acquire_reaper().unwrap_err(),
-            KernelError::errno("procctl", Errno::EBUSY)
+            KernelError::errno(Op::AcquireReaper, Errno::EBUSY)
         );
         assert_eq!(
             k.jail_processes(Jid(3)).unwrap(),

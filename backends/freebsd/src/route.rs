@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use zelle_core::kernel::net::{Gateway, Route, RouteEntry};
+use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, KResult, Routes, Vnet};
 use zelle_sys::{as_bytes, from_bytes, rt_msghdr, zeroed, PF_ROUTE};
 use zelle_sys::{RTAX_DST, RTAX_GATEWAY, RTAX_IFP, RTAX_MAX, RTAX_NETMASK};
@@ -197,7 +198,7 @@ fn list<S: Syscalls>(sys: &S) -> Result<Vec<RouteEntry>, Errno> {
 }
 
 impl<S: Syscalls> FreeBsd<S> {
-    fn route_op(&self, op: &'static str, kind: u32, vnet: Vnet, route: &Route) -> KResult<()> {
+    fn route_op(&self, op: Op, kind: u32, vnet: Vnet, route: &Route) -> KResult<()> {
         let seq = self.route_seq.fetch_add(1, Ordering::Relaxed);
         self.in_vnet(op, vnet, |sys| {
             let msg = route_message(sys, kind, seq, route)?;
@@ -210,15 +211,15 @@ impl<S: Syscalls> FreeBsd<S> {
 
 impl<S: Syscalls> Routes for FreeBsd<S> {
     fn add_route(&self, vnet: Vnet, route: &Route) -> KResult<()> {
-        self.route_op("RTM_ADD", RTM_ADD, vnet, route)
+        self.route_op(Op::AddRoute, RTM_ADD, vnet, route)
     }
 
     fn delete_route(&self, vnet: Vnet, route: &Route) -> KResult<()> {
-        self.route_op("RTM_DELETE", RTM_DELETE, vnet, route)
+        self.route_op(Op::DeleteRoute, RTM_DELETE, vnet, route)
     }
 
     fn list_routes(&self, vnet: Vnet) -> KResult<Vec<RouteEntry>> {
-        self.in_vnet("NET_RT_DUMP", vnet, |sys| list(sys))
+        self.in_vnet(Op::ListRoutes, vnet, |sys| list(sys))
     }
 }
 
@@ -380,7 +381,7 @@ mod tests {
             err,
             KernelError::Errno {
                 errno: Errno::EPERM,
-                op: "RTM_ADD",
+                op: Op::AddRoute,
                 ..
             }
         ));

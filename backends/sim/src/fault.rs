@@ -1,87 +1,12 @@
-//! Kernel operations by kind, and the fault plan that makes chosen calls fail.
+//! The fault plan that makes chosen kernel calls fail, by operation (`zelle_core::kernel::Op`).
 //!
 //! A fault is decided before the operation touches any state, so a failed call changes
 //! nothing — like a kernel that refuses a request up front.
 
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use zelle_core::kernel::Errno;
-
-macro_rules! ops {
-    ($($variant:ident => $name:literal,)*) => {
-        /// One kind of kernel operation: a trait method of the contract.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum Op { $($variant,)* }
-
-        impl Op {
-            pub const ALL: &'static [Op] = &[$(Op::$variant,)*];
-
-            /// The system call or request the operation stands for.
-            pub fn name(self) -> &'static str {
-                match self { $(Op::$variant => $name,)* }
-            }
-        }
-    };
-}
-
-ops! {
-    CreateInterface => "SIOCIFCREATE2",
-    DestroyInterface => "SIOCIFDESTROY",
-    RenameInterface => "SIOCSIFNAME",
-    InterfaceFlags => "SIOCGIFFLAGS",
-    SetInterfaceFlags => "SIOCSIFFLAGS",
-    SetMtu => "SIOCSIFMTU",
-    AddInetAlias => "SIOCAIFADDR",
-    DeleteInetAlias => "SIOCDIFADDR",
-    AddInet6Alias => "SIOCAIFADDR_IN6",
-    DeleteInet6Alias => "SIOCDIFADDR_IN6",
-    BridgeAddMember => "BRDGADD",
-    BridgeDeleteMember => "BRDGDEL",
-    MoveToJail => "SIOCSIFVNET",
-    ReclaimFromJail => "SIOCSIFRVNET",
-    ListInterfaces => "getifaddrs",
-    AddRoute => "RTM_ADD",
-    DeleteRoute => "RTM_DELETE",
-    ListRoutes => "NET_RT_DUMP",
-    JailSet => "jail_set",
-    JailGet => "jail_get",
-    JailRemove => "jail_remove",
-    PfBegin => "DIOCXBEGIN",
-    PfAddRule => "DIOCADDRULE",
-    PfCommit => "DIOCXCOMMIT",
-    PfRollback => "DIOCXROLLBACK",
-    PfRules => "DIOCGETRULES",
-    PfAnchors => "DIOCGETRULESETS",
-    Nmount => "nmount",
-    Unmount => "unmount",
-    ListMounts => "getfsstat",
-    Spawn => "spawn",
-    Signal => "kill",
-    Wait => "wait4",
-    JailProcesses => "kern.proc",
-    AcquireReaper => "procctl",
-    ModuleLoaded => "modfind",
-    Sysctl => "sysctl",
-    SetSysctl => "sysctl-write",
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Op {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Op, String> {
-        Op::ALL
-            .iter()
-            .copied()
-            .find(|op| op.name() == s || format!("{op:?}") == s)
-            .ok_or_else(|| format!("unknown operation {s:?}"))
-    }
-}
+pub use zelle_core::kernel::Op;
 
 /// One way of making calls fail.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -118,7 +118,7 @@ fn check_sysctl_name(op: Op, name: &str) -> KResult<()> {
         len if len > MAXPATHLEN || name.contains('\0') => Errno::EINVAL,
         _ => return Ok(()),
     };
-    Err(KernelError::errno(op.name(), errno))
+    Err(KernelError::errno(op, errno))
 }
 
 impl Machine {
@@ -128,10 +128,10 @@ impl Machine {
     pub(crate) fn module_loaded(&self, name: &str) -> KResult<bool> {
         let op = Op::ModuleLoaded;
         if name.contains('\0') {
-            return Err(KernelError::errno(op.name(), Errno::EINVAL));
+            return Err(KernelError::errno(op, Errno::EINVAL));
         }
         if name.len() >= MAXMODNAME {
-            return Err(KernelError::errno(op.name(), Errno::ENAMETOOLONG));
+            return Err(KernelError::errno(op, Errno::ENAMETOOLONG));
         }
         Ok(self.host.has_module(name))
     }
@@ -145,7 +145,7 @@ impl Machine {
             .sysctls
             .get(name)
             .map(|s| s.value.clone())
-            .ok_or_else(|| KernelError::errno(op.name(), Errno::ENOENT))
+            .ok_or_else(|| KernelError::errno(op, Errno::ENOENT))
     }
 
     /// sysctlbyname(3) write: unknown name ENOENT; a read-only sysctl EPERM before anything
@@ -154,7 +154,7 @@ impl Machine {
     /// the low bytes); lowering kern.securelevel EPERM (`sysctl_kern_securelvl`).
     pub(crate) fn set_sysctl(&mut self, name: &str, value: &SysctlValue) -> KResult<()> {
         let op = Op::SetSysctl;
-        let fail = |errno| Err(KernelError::errno(op.name(), errno));
+        let fail = |errno| Err(KernelError::errno(op, errno));
         check_sysctl_name(op, name)?;
         let Some(sysctl) = self.host.sysctls.get_mut(name) else {
             return fail(Errno::ENOENT);

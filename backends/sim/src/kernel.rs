@@ -80,7 +80,7 @@ impl SimKernel {
             .with(|m| m.call(op, args, f))
             .unwrap_or_else(|e| {
                 Err(KernelError::with_message(
-                    op.name(),
+                    op,
                     Errno::EIO,
                     format!("simulated machine state: {e}"),
                 ))

@@ -133,7 +133,7 @@ impl Machine {
         };
         let fault = self.config.faults.decide(op, count, &mut self.rng);
         let result = match fault {
-            Some(errno) => Err(KernelError::errno(op.name(), errno)),
+            Some(errno) => Err(KernelError::errno(op, errno)),
             None => f(self),
         };
         self.record(op, args, &result, fault.is_some());

@@ -279,8 +279,8 @@ impl Machine {
 
     /// nmount(2) (vfs_donmount → vfs_domount → vfs_domount_first → VFS_MOUNT).
     pub(crate) fn nmount_rule(&mut self, request: &MountRequest) -> KResult<()> {
-        let fail = |errno| KernelError::errno(Op::Nmount.name(), errno);
-        let fail_msg = |errno, msg: &str| KernelError::with_message(Op::Nmount.name(), errno, msg);
+        let fail = |errno| KernelError::errno(Op::Nmount, errno);
+        let fail_msg = |errno, msg: &str| KernelError::with_message(Op::Nmount, errno, msg);
 
         // The options as the kernel receives them: fstype, fspath, from, then the rest.
         let mut options: Vec<(&str, &str)> = vec![
@@ -457,7 +457,7 @@ impl Machine {
     /// MNT_UPDATE (vfs_domount_update): the path must be a mount point; nullfs accepts only an
     /// export update (EOPNOTSUPP otherwise); the kept flags are replaced.
     fn nmount_update(&mut self, fspath: &str, fstype: &str, flags: MountFlags) -> KResult<()> {
-        let fail = |errno| KernelError::errno(Op::Nmount.name(), errno);
+        let fail = |errno| KernelError::errno(Op::Nmount, errno);
         let found = self.namei(fspath).map_err(fail)?;
         let Some(ix) = self
             .mounts
@@ -482,7 +482,7 @@ impl Machine {
 
     /// unmount(2) (kern_unmount, dounmount).
     pub(crate) fn unmount_rule(&mut self, path: &str, flags: MountFlags) -> KResult<()> {
-        let fail = |errno| KernelError::errno(Op::Unmount.name(), errno);
+        let fail = |errno| KernelError::errno(Op::Unmount, errno);
         if path.contains('\0') {
             return Err(fail(Errno::EINVAL));
         }

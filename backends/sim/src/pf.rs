@@ -147,7 +147,7 @@ fn ruleset_name(ruleset: PfRuleset) -> &'static str {
 }
 
 fn errno(op: Op, errno: Errno) -> KernelError {
-    KernelError::errno(op.name(), errno)
+    KernelError::errno(op, errno)
 }
 
 /// The anchor argument must fit the ioctl's `char[MAXPATHLEN]` as a C string; the backends

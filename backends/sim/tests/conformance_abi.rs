@@ -316,7 +316,7 @@ fn in_jail_attaches_or_fails_as_jail_attach() {
     let err = k
         .list_interfaces(Vnet::Jail(zelle_core::kernel::Jid(4242)))
         .unwrap_err();
-    assert_eq!(err, KernelError::errno("jail_attach", Errno::EINVAL));
+    assert_eq!(err, KernelError::errno(Op::JailAttach, Errno::EINVAL));
     let scratch = common::TempScratch::new();
     let params = JailParams {
         name: Some("inside".into()),

@@ -4,6 +4,7 @@
 //! (EAGAIN is 35, EPROTONOSUPPORT 43, ENAMETOOLONG 63), and `core` must mean the same thing on
 //! every host it is tested on.
 
+use super::Op;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -56,11 +57,11 @@ impl fmt::Display for Errno {
 /// What a kernel call can end in besides success.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum KernelError {
-    /// The call failed with an errno; `message` is the kernel's own text where it gives one
-    /// (jail_set(2)'s and nmount(2)'s `errmsg`).
+    /// Operation `op` failed with an errno; `message` is the kernel's own text where it gives
+    /// one (jail_set(2)'s and nmount(2)'s `errmsg`).
     #[error("{op}: {errno}{}", .message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default())]
     Errno {
-        op: &'static str,
+        op: Op,
         errno: Errno,
         message: Option<String>,
     },
@@ -71,7 +72,7 @@ pub enum KernelError {
 }
 
 impl KernelError {
-    pub fn errno(op: &'static str, errno: Errno) -> Self {
+    pub fn errno(op: Op, errno: Errno) -> Self {
         KernelError::Errno {
             op,
             errno,
@@ -79,12 +80,25 @@ impl KernelError {
         }
     }
 
-    pub fn with_message(op: &'static str, errno: Errno, message: impl Into<String>) -> Self {
+    pub fn with_message(op: Op, errno: Errno, message: impl Into<String>) -> Self {
         KernelError::Errno {
             op,
             errno,
             message: Some(message.into()),
         }
+    }
+
+    /// The operation that failed, if the call returned an errno.
+    pub fn op(&self) -> Option<Op> {
+        match self {
+            KernelError::Errno { op, .. } => Some(*op),
+            KernelError::Panic(_) => None,
+        }
+    }
+
+    /// Whether `op` failed with `errno`.
+    pub fn is(&self, op: Op, errno: Errno) -> bool {
+        self.op() == Some(op) && self.code() == Some(errno)
     }
 
     /// The errno, if the call returned one.

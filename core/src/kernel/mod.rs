@@ -9,6 +9,7 @@ pub mod host;
 pub mod jail;
 pub mod mount;
 pub mod net;
+pub mod op;
 pub mod pf;
 pub mod process;
 
@@ -20,6 +21,7 @@ pub use net::{
     Gateway, IfFlags, Inet6Alias, InetAlias, Interface, NetworkInterfaces, Route, RouteEntry,
     Routes, Vnet, IFNAMSIZ,
 };
+pub use op::Op;
 pub use pf::{PacketFilter, PfAction, PfRule, PfRuleset, PfTicket, PfTransaction};
 pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
 

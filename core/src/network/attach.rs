@@ -14,7 +14,7 @@ use super::state::{
 use super::undo::{pf_replace, undo_all, Undo, LOOPBACK};
 use super::Networks;
 use crate::kernel::net::{Inet6Alias, InetAlias, Route};
-use crate::kernel::{Errno, IfFlags, Jid, Kernel, KernelError, Vnet};
+use crate::kernel::{Errno, IfFlags, Jid, Kernel, KernelError, Op, Vnet};
 use ipnet::{Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -142,7 +142,8 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         let b_end = match a_end.strip_suffix('a') {
             Some(unit) => format!("{unit}b"),
             None => {
-                let odd = KernelError::with_message("SIOCIFCREATE2", Errno::EINVAL, a_end.clone());
+                let odd =
+                    KernelError::with_message(Op::CreateInterface, Errno::EINVAL, a_end.clone());
                 return Err(odd).during(|| step("name the epair's ends".into()));
             }
         };
@@ -232,7 +233,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             .find(|i| i.name == LOOPBACK)
             .ok_or_else(|| NetworkError::Kernel {
                 step: step("find lo0".into()),
-                source: KernelError::errno("getifaddrs", Errno::ENXIO),
+                source: KernelError::errno(Op::ListInterfaces, Errno::ENXIO),
             })?;
         let before = LoopbackBefore {
             flags: lo0.flags,

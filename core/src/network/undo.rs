@@ -4,7 +4,7 @@
 use super::error::NetworkError;
 use super::state::LoopbackBefore;
 use crate::kernel::pf::{PacketFilter, PfRule, PfRuleset};
-use crate::kernel::{Errno, Jid, KResult, Kernel, KernelError, Vnet};
+use crate::kernel::{Errno, Jid, KResult, Kernel, KernelError, Op, Vnet};
 use serde::{Deserialize, Serialize};
 
 /// A vnet's loopback interface.
@@ -45,7 +45,9 @@ impl Undo {
         }
     }
 
-    /// Whether `errno` from this step means there was nothing left to undo:
+    /// Whether `error` from this step means there was nothing left to undo:
+    /// - jail_attach(2) refused the jail (EINVAL): it is gone or dying (`kern_jail.c`,
+    ///   `do_jail_attach`), and with it went everything inside its vnet;
     /// - ENXIO: the interface does not exist (`if.c`, `ifunit_ref` failing in `ifioctl`;
     ///   `if_clone.c`, `if_clone_destroy`). The epair was destroyed with its other end, or
     ///   the bridge with the network.
@@ -53,12 +55,13 @@ impl Undo {
     ///   `bridge_ioctl_del`, `bridge_lookup_member` failing).
     /// - EADDRNOTAVAIL from SIOCDIFADDR(_IN6): the address is not there (`in.c`,
     ///   `in_difaddr_ioctl`; `in6.c`, `in6_control`).
-    /// - EINVAL for any step inside a jail's vnet: jail_attach(2) refuses a jail that is gone
-    ///   or dying (`kern_jail.c`, `do_jail_attach`), and with it went everything inside.
-    fn already_gone(&self, errno: Errno) -> bool {
-        if matches!(self.vnet(), Vnet::Jail(_)) && errno == Errno::EINVAL {
+    fn already_gone(&self, error: &KernelError) -> bool {
+        if jail_gone(error) {
             return true;
         }
+        let Some(errno) = error.code() else {
+            return false;
+        };
         match self {
             Undo::Destroy { .. } => errno == Errno::ENXIO,
             Undo::BridgeDelete { .. } => errno == Errno::ENXIO || errno == Errno::ENOENT,
@@ -123,7 +126,7 @@ fn restore_loopback<K: Kernel + ?Sized>(
         .list_interfaces(vnet)?
         .into_iter()
         .find(|i| i.name == LOOPBACK)
-        .ok_or_else(|| KernelError::errno("getifaddrs", Errno::ENXIO))?;
+        .ok_or_else(|| KernelError::errno(Op::ListInterfaces, Errno::ENXIO))?;
     if now.flags != before.flags {
         kernel.set_interface_flags(vnet, LOOPBACK, before.flags)?;
     }
@@ -153,6 +156,11 @@ impl Leftovers {
     }
 }
 
+/// Whether the jail whose vnet the call went into is gone: jail_attach(2) refused it.
+fn jail_gone(error: &KernelError) -> bool {
+    error.is(Op::JailAttach, Errno::EINVAL)
+}
+
 /// Undo `steps`, last first, going on past failures. Returns what could not be undone
 /// (empty when everything is back as it was), in the order of `steps`. Once a jail turns out
 /// to be gone, the steps left inside it are moot and skipped.
@@ -165,8 +173,8 @@ pub(crate) fn undo_all<K: Kernel + ?Sized>(kernel: &K, steps: &[Undo]) -> Leftov
         }
         match step.run(kernel) {
             Ok(()) => {}
-            Err(e) if e.code().is_some_and(|errno| step.already_gone(errno)) => {
-                if matches!(step.vnet(), Vnet::Jail(_)) && e.code() == Some(Errno::EINVAL) {
+            Err(e) if step.already_gone(&e) => {
+                if jail_gone(&e) {
                     gone_jails.push(step.vnet());
                 }
             }

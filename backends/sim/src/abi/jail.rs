@@ -220,7 +220,7 @@ pub(super) unsafe fn set(
         .call(Op::JailSet, &(&params, flags), |m| match &unknown {
             // kern_jail_set notes every parameter it knows; the first it did not: EINVAL.
             Some(name) => Err(KernelError::with_message(
-                Op::JailSet.name(),
+                Op::JailSet,
                 Errno::EINVAL,
                 format!("unknown parameter: {name}"),
             )),
@@ -300,14 +300,14 @@ fn out_value(info: &JailInfo, name: &str) -> Option<Out> {
 /// # Safety
 /// The iovecs' bases point at `iov_len` writable bytes.
 unsafe fn put_values(iov: &mut [iovec], opts: &[Opt], info: &JailInfo) -> KResult<()> {
-    let fail = |errno| KernelError::errno(Op::JailGet.name(), errno);
+    let fail = |errno| KernelError::errno(Op::JailGet, errno);
     for opt in opts {
         if matches!(opt.name.as_str(), "lastjid" | "errmsg") {
             continue;
         }
         let Some(value) = out_value(info, &opt.name) else {
             return Err(KernelError::with_message(
-                Op::JailGet.name(),
+                Op::JailGet,
                 Errno::EINVAL,
                 format!("unknown parameter: {}", opt.name),
             ));

@@ -12,7 +12,7 @@ use zelle_sys::iovec;
 /// The request the pairs make: fstype, fspath and from by name, every other option (but the
 /// errmsg buffer) in order, a value-less one as "".
 fn request(opts: &[super::jail::Opt], flags: c_int) -> Result<MountRequest, KernelError> {
-    let fail = |errno, text: &str| KernelError::with_message(Op::Nmount.name(), errno, text);
+    let fail = |errno, text: &str| KernelError::with_message(Op::Nmount, errno, text);
     let find = |name: &str| opts.iter().rev().find(|o| o.name == name);
     // vfs_donmount: no fstype or fspath C string is EINVAL (UNCONFIRMED: its messages).
     let fstype = find("fstype")
@@ -22,7 +22,7 @@ fn request(opts: &[super::jail::Opt], flags: c_int) -> Result<MountRequest, Kern
         .and_then(|o| string(&o.value).ok())
         .ok_or_else(|| fail(Errno::EINVAL, "Invalid fspath"))?;
     let from = match find("from") {
-        Some(o) => Some(string(&o.value).map_err(|e| KernelError::errno(Op::Nmount.name(), e))?),
+        Some(o) => Some(string(&o.value).map_err(|e| KernelError::errno(Op::Nmount, e))?),
         None => None,
     };
     let options = opts

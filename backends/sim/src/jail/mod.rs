@@ -95,7 +95,7 @@ impl Machine {
         };
         match self.jails.jails.get(&jid) {
             Some(jail) if !jail.dying => {}
-            _ => return Err(KernelError::errno("jail_attach", Errno::EINVAL)),
+            _ => return Err(KernelError::errno(Op::JailAttach, Errno::EINVAL)),
         }
         while let Some(jail) = self.jails.jails.get(&jid) {
             if jail.vnet {
@@ -157,8 +157,8 @@ impl Machine {
 
     /// jail_get(2) (kern_jail_get), for the host as caller.
     pub(crate) fn jail_get_rule(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
-        let fail = |errno| KernelError::errno(Op::JailGet.name(), errno);
-        let refuse = |errno, msg: String| KernelError::with_message(Op::JailGet.name(), errno, msg);
+        let fail = |errno| KernelError::errno(Op::JailGet, errno);
+        let refuse = |errno, msg: String| KernelError::with_message(Op::JailGet, errno, msg);
         if flags.0 & !JAIL_GET_MASK != 0 {
             return Err(fail(Errno::EINVAL));
         }
@@ -220,7 +220,7 @@ impl Machine {
     /// (prison_deref with PD_KILL).
     pub(crate) fn jail_remove_rule(&mut self, jid: Jid) -> KResult<()> {
         let Some(jail) = self.jails.jails.get(&jid) else {
-            return Err(KernelError::errno(Op::JailRemove.name(), Errno::EINVAL));
+            return Err(KernelError::errno(Op::JailRemove, Errno::EINVAL));
         };
         if jail.dying {
             return Ok(());

@@ -199,8 +199,8 @@ impl Machine {
 
     /// kern_jail_set's checks of the parameters themselves, before any jail is looked up.
     fn jail_set_request(&self, p: &JailParams, flags: JailFlags) -> KResult<Request> {
-        let fail = |errno| KernelError::errno(Op::JailSet.name(), errno);
-        let refuse = |errno, msg: &str| KernelError::with_message(Op::JailSet.name(), errno, msg);
+        let fail = |errno| KernelError::errno(Op::JailSet, errno);
+        let refuse = |errno, msg: &str| KernelError::with_message(Op::JailSet, errno, msg);
         let updating = flags.contains(JailFlags::UPDATE);
 
         let enforce = p.enforce_statfs.map(|v| v as i32);
@@ -332,8 +332,8 @@ impl Machine {
 
     /// jail_set(2) (kern_jail_set), for the host as caller.
     pub(crate) fn jail_set_rule(&mut self, p: &JailParams, flags: JailFlags) -> KResult<Jid> {
-        let fail = |errno| KernelError::errno(Op::JailSet.name(), errno);
-        let refuse = |errno, msg: String| KernelError::with_message(Op::JailSet.name(), errno, msg);
+        let fail = |errno| KernelError::errno(Op::JailSet, errno);
+        let refuse = |errno, msg: String| KernelError::with_message(Op::JailSet, errno, msg);
 
         if flags.0 & !JAIL_SET_MASK != 0 {
             return Err(fail(Errno::EINVAL));

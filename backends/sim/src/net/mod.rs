@@ -516,7 +516,7 @@ pub(crate) struct Caller {
 }
 
 fn errno(op: Op, errno: Errno) -> KernelError {
-    KernelError::errno(op.name(), errno)
+    KernelError::errno(op, errno)
 }
 
 /// The name as the kernel reads it from `ifr_name`. A name of IFNAMSIZ (16) bytes or more

@@ -169,17 +169,17 @@ impl Machine {
         // execve(2) with an empty argv: EINVAL since 14.0 (kern_exec.c, exec_copyin_args
         // refuses argc == 0; UNCONFIRMED, not read here).
         if spec.args.is_empty() {
-            return Err(KernelError::errno("execve", Errno::EINVAL));
+            return Err(KernelError::errno(Op::Execve, Errno::EINVAL));
         }
         // jail_attach(2): EINVAL for an unknown or dying jail, and for jid 0 (prison0 is no
         // child of the caller's prison).
         if let Some(jid) = spec.jail {
             if jid == Jid(0) || !self.jail_alive(jid) {
-                return Err(KernelError::errno("jail_attach", Errno::EINVAL));
+                return Err(KernelError::errno(Op::JailAttach, Errno::EINVAL));
             }
         }
         self.next_pid()
-            .ok_or_else(|| KernelError::errno("fork", Errno::EAGAIN))
+            .ok_or_else(|| KernelError::errno(Op::Fork, Errno::EAGAIN))
     }
 
     /// Spawn a virtual process: its program's behaviour comes from the table, its output goes
@@ -194,10 +194,10 @@ impl Machine {
             format!("{}/{arg0}", spec.cwd.trim_end_matches('/'))
         };
         let Some(program) = self.procs.programs.get(&path) else {
-            return Err(KernelError::errno("execve", Errno::ENOENT));
+            return Err(KernelError::errno(Op::Execve, Errno::ENOENT));
         };
         let script = program.run(&spec.args, &self.procs.programs);
-        let fail = |errno| KernelError::errno(Op::Spawn.name(), errno);
+        let fail = |errno| KernelError::errno(Op::Spawn, errno);
         let stdout = match &spec.stdio.stdout {
             Some(path) => open_output(path).map_err(fail)?,
             None => None,
@@ -254,7 +254,7 @@ impl Machine {
             .and_then(|jid| self.jails.jails.get(&jid))
             .map(|jail| self.host_path(Path::new(&jail.path)));
         let child = host::spawn(spec, root.as_deref())
-            .map_err(|errno| KernelError::errno("execve", errno))?;
+            .map_err(|errno| KernelError::errno(Op::Execve, errno))?;
         let host_pid = child.id() as i32;
         local.lock().insert(pid, child);
         self.record_spawn(
@@ -366,7 +366,7 @@ impl Machine {
     /// kill(2) from the host (which may signal any process: prison_check lets prison0 reach
     /// every jail).
     pub(crate) fn signal_rule(&mut self, pid: Pid, sig: Signal) -> KResult<()> {
-        let fail = |errno| KernelError::errno(Op::Signal.name(), errno);
+        let fail = |errno| KernelError::errno(Op::Signal, errno);
         // kern_kill: the signal number first.
         if !(0..=Signal::MAX).contains(&sig.0) {
             return Err(fail(Errno::EINVAL));
@@ -407,7 +407,7 @@ impl Machine {
         block: bool,
         caller: u32,
     ) -> KResult<Option<ExitStatus>> {
-        let fail = |errno| KernelError::errno(Op::Wait.name(), errno);
+        let fail = |errno| KernelError::errno(Op::Wait, errno);
         // Not our child (or no such process, or a pid ≤ 0, which would mean any child or a
         // process group: not simulated).
         let Some(p) = self.procs.procs.get(&pid).filter(|p| p.parent == caller) else {
@@ -448,7 +448,7 @@ impl Machine {
     /// (kern_procctl.c, reap_acquire).
     pub(crate) fn acquire_reaper_rule(&mut self, caller: u32) -> KResult<()> {
         if !self.procs.reapers.insert(caller) {
-            return Err(KernelError::errno(Op::AcquireReaper.name(), Errno::EBUSY));
+            return Err(KernelError::errno(Op::AcquireReaper, Errno::EBUSY));
         }
         Ok(())
     }
