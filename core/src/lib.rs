@@ -4,6 +4,9 @@
 //! the traits in [`kernel`], which two backends implement: the real FreeBSD kernel
 //! (`zelle-freebsd`) and a simulated FreeBSD machine (`zelle-sim`).
 
+/// The kernel conformance suite, for backends' test crates only (feature `conformance`): its
+/// rules panic on a failed expectation, which no production build should carry.
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod kernel;
 pub mod network;

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use zelle_core::kernel::net::Gateway;
 use zelle_core::kernel::pf::{PfRule, PfRuleset};
 use zelle_core::kernel::*;
-use zelle_core::network::rules::{anchor_calls, nat_rule, published_port_rules};
+use zelle_core::network::rules::{
+    self, anchor_calls, nat_rule, published_port_rules, replace_anchor_rules,
+};
 use zelle_core::network::*;
 use zelle_sim::{FaultPlan, Op};
 
@@ -723,6 +725,28 @@ fn zelle_never_opens_a_transaction_on_the_main_ruleset() {
             "a transaction outside zelle/*: {args}"
         );
     }
+}
+
+/// The rule that keeps zelle out of the operator's rules is core's, checked before the
+/// kernel is asked: the same on the typed door and through the real backend.
+#[test]
+fn pf_changes_outside_zelles_anchor_are_refused_before_the_kernel_is_asked() {
+    let host = Host::new(1);
+    host.machine(|m| m.load_main_ruleset(&anchor_calls()).unwrap());
+    let before = host.dump();
+    let calls = host.machine(|m| m.seq);
+    for anchor in ["", "/", "zelle", "zelle/", "zellex/a", "other/zelle/a"] {
+        let error =
+            replace_anchor_rules(host.kernel(), anchor, rules::NETWORK_RULESETS, &[]).unwrap_err();
+        assert!(error.is(Op::PfBegin, Errno::EPERM), "{anchor:?}: {error}");
+        assert!(
+            error.to_string().contains("only below its anchor"),
+            "{error}"
+        );
+    }
+    assert_eq!(host.machine(|m| m.seq), calls, "no call reached the kernel");
+    assert_eq!(before, host.dump());
+    replace_anchor_rules(host.kernel(), "/zelle/net-x", rules::NETWORK_RULESETS, &[]).unwrap();
 }
 
 // ---- persistence ---------------------------------------------------------------------------

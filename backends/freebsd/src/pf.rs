@@ -4,8 +4,8 @@
 //! DIOCGETRULESETS/DIOCGETRULESET. The `struct pf_rule` is FreeBSD 13/14's (FreeBSD 15 moved
 //! these requests to netlink).
 //!
-//! zelle's logic only ever opens transactions below its own anchor; the main ruleset "" is the
-//! operator's (see `zelle_core::kernel::pf::is_main_ruleset`).
+//! Like the kernel, this backend takes a transaction on any anchor; that zelle never touches
+//! the operator's main ruleset is core's rule (`zelle_core::network::rules::replace_anchor_rules`).
 
 use crate::syscalls::consts::{
     IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, O_RDWR, PF_NAT_PROXY_PORT_HIGH,
@@ -349,20 +349,6 @@ fn pool_request(anchor: &str) -> Result<Box<pfioc_pooladdr>, Errno> {
     Ok(pp)
 }
 
-/// The main ruleset is the operator's: a transaction on it would replace every rule of
-/// pf.conf (knast's NAT set-up did exactly that). The kernel allows it; this backend does not,
-/// whatever its caller asks.
-fn below_an_anchor(op: Op, anchor: &str) -> KResult<()> {
-    if zelle_core::kernel::pf::is_main_ruleset(anchor) {
-        return Err(zelle_core::kernel::KernelError::with_message(
-            op,
-            Errno::EPERM,
-            "zelle changes pf only below an anchor; the main ruleset is the operator's",
-        ));
-    }
-    Ok(())
-}
-
 /// How many times a rule load is tried again after EBUSY, which is also what a stale
 /// transaction ticket gives (then every try fails alike, and nothing was added).
 const POOL_RETRIES: usize = 3;
@@ -457,7 +443,6 @@ fn list_anchors<S: Syscalls>(sys: &S, anchor: &str) -> Result<Vec<String>, Errno
 impl<S: Syscalls> PacketFilter for FreeBsd<S> {
     fn pf_begin(&self, anchor: &str, rulesets: &[PfRuleset]) -> KResult<PfTransaction> {
         let op = Op::PfBegin;
-        below_an_anchor(op, anchor)?;
         let asked: Vec<(PfRuleset, u32)> = rulesets.iter().map(|&r| (r, 0)).collect();
         let mut elements = trans_elements(anchor, &asked).map_err(|e| fail(op, e))?;
         transaction(&self.sys, ioctl::DIOCXBEGIN, &mut elements).map_err(|e| fail(op, e))?;
@@ -473,7 +458,6 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
 
     fn pf_add_rule(&self, transaction: &PfTransaction, rule: &PfRule) -> KResult<()> {
         let op = Op::PfAddRule;
-        below_an_anchor(op, &transaction.anchor)?;
         // A transaction without a ticket for the rule's ruleset has nothing to add it to
         // (a contract rule: EBUSY, as for a stale ticket).
         let ticket = transaction
@@ -498,7 +482,6 @@ impl<S: Syscalls> PacketFilter for FreeBsd<S> {
 
     fn pf_commit(&self, tx: &PfTransaction) -> KResult<()> {
         let op = Op::PfCommit;
-        below_an_anchor(op, &tx.anchor)?;
         let tickets: Vec<_> = tx.tickets.iter().map(|&(r, t)| (r, t.0)).collect();
         let mut elements = trans_elements(&tx.anchor, &tickets).map_err(|e| fail(op, e))?;
         transaction(&self.sys, ioctl::DIOCXCOMMIT, &mut elements).map_err(|e| fail(op, e))
@@ -728,25 +711,6 @@ mod tests {
                 }
             });
         mock
-    }
-
-    #[test]
-    fn the_main_ruleset_is_never_changed() {
-        // No expectations: any system call would fail the test.
-        let k = backend(MockSyscalls::new());
-        for anchor in ["", "/"] {
-            let err = k.pf_begin(anchor, &[PfRuleset::Nat]).unwrap_err();
-            assert_eq!(err.code(), Some(Errno::EPERM));
-            let tx = PfTransaction {
-                anchor: anchor.into(),
-                tickets: vec![(PfRuleset::Nat, PfTicket(1))],
-            };
-            assert_eq!(
-                k.pf_add_rule(&tx, &nat()).unwrap_err().code(),
-                Some(Errno::EPERM)
-            );
-            assert_eq!(k.pf_commit(&tx).unwrap_err().code(), Some(Errno::EPERM));
-        }
     }
 
     #[test]

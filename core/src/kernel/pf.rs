@@ -5,8 +5,9 @@
 //! chooses the wire (DIOCX* ioctls, or libpfctl's netlink messages).
 //!
 //! A transaction on the anchor "" replaces the user's main ruleset. The kernel (and so the
-//! simulated machine) allows it; zelle never does it: its logic works only below its own
-//! anchor, and the real backend refuses the main ruleset with EPERM (see `is_main_ruleset`).
+//! simulated machine) allows it, and so do the backends; zelle never does it: core changes pf
+//! only through `network::rules::replace_anchor_rules`, which refuses anything outside
+//! zelle's own anchor.
 
 use super::KResult;
 use ipnet::IpNet;
@@ -188,11 +189,6 @@ pub fn redirect_to(addr: IpAddr, ports: Option<PortRange>) -> PfRedirect {
         addr: PfAddr::Net(IpNet::from(addr)),
         ports,
     }
-}
-
-/// The main ruleset's anchor path: the one path zelle never opens a transaction on.
-pub fn is_main_ruleset(anchor: &str) -> bool {
-    anchor.trim_start_matches('/').is_empty()
 }
 
 pub trait PacketFilter {

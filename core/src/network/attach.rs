@@ -6,12 +6,12 @@ use super::files::{hosts_file, Dns};
 use super::names::{
     bridge_name, container_anchor, container_key, host_end_name, CONTAINER_INTERFACE,
 };
-use super::rules::{published_port_rules, CONTAINER_RULESETS};
+use super::rules::{published_port_rules, replace_anchor_rules, CONTAINER_RULESETS};
 use super::state::{
     port_key, transact, AttachStatus, ContainerRecord, LoopbackBefore, NetState, NetStore,
     NetworkStatus,
 };
-use super::undo::{pf_replace, undo_all, Undo, LOOPBACK};
+use super::undo::{undo_all, Undo, LOOPBACK};
 use super::Networks;
 use crate::kernel::net::{Inet6Alias, InetAlias, Route};
 use crate::kernel::{Errno, IfFlags, Jid, Kernel, KernelError, Op, Vnet};
@@ -211,7 +211,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 anchor: anchor.clone(),
                 rulesets: CONTAINER_RULESETS.to_vec(),
             });
-            pf_replace(kernel, &anchor, CONTAINER_RULESETS, &rules)
+            replace_anchor_rules(kernel, &anchor, CONTAINER_RULESETS, &rules)
                 .during(|| step(format!("load the published ports into pf anchor {anchor}")))?;
         }
         Ok(loopback)

@@ -3,9 +3,9 @@
 use super::config::{overlaps, NetworkConfig};
 use super::error::{During, NetworkError};
 use super::names::network_anchor;
-use super::rules::{nat_rule, NETWORK_RULESETS};
+use super::rules::{nat_rule, replace_anchor_rules, NETWORK_RULESETS};
 use super::state::{transact, NetStore, NetworkRecord, NetworkStatus};
-use super::undo::{pf_replace, undo_all, Undo};
+use super::undo::{undo_all, Undo};
 use super::Networks;
 use crate::kernel::net::{Inet6Alias, InetAlias};
 use crate::kernel::{Errno, IfFlags, Interface, Kernel, Vnet};
@@ -214,7 +214,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 anchor: anchor.clone(),
                 rulesets: NETWORK_RULESETS.to_vec(),
             });
-            pf_replace(
+            replace_anchor_rules(
                 kernel,
                 &anchor,
                 NETWORK_RULESETS,

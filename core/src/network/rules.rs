@@ -9,9 +9,10 @@
 use super::config::{PortProtocol, PublishedPort};
 use super::names::ANCHOR_ROOT;
 use crate::kernel::pf::{
-    redirect_to, AddressFamily, PfAction, PfAddr, PfDirection, PfEndpoint, PfRedirect, PfRule,
-    PfRuleset, PortRange, Protocol,
+    redirect_to, AddressFamily, PacketFilter, PfAction, PfAddr, PfDirection, PfEndpoint,
+    PfRedirect, PfRule, PfRuleset, PortRange, Protocol,
 };
+use crate::kernel::{Errno, KResult, KernelError, Op};
 use ipnet::{IpNet, Ipv4Net};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -19,6 +20,45 @@ use std::net::{IpAddr, Ipv4Addr};
 pub const NETWORK_RULESETS: &[PfRuleset] = &[PfRuleset::Nat];
 /// The rulesets a container's anchor holds.
 pub const CONTAINER_RULESETS: &[PfRuleset] = &[PfRuleset::Rdr, PfRuleset::Filter];
+
+/// Replace the rules of `anchor`'s `rulesets` with `rules`, in one transaction: the only way
+/// zelle changes pf. On failure the transaction is rolled back (best effort: a later begin on
+/// the anchor supersedes it).
+///
+/// `anchor` must lie below zelle's own anchor. The kernel would take a transaction on the
+/// main ruleset ("") and replace every rule of the operator's pf.conf with it (knast's NAT
+/// set-up did exactly that), so this is refused here, before the kernel is asked, with EPERM.
+pub fn replace_anchor_rules<K: PacketFilter + ?Sized>(
+    kernel: &K,
+    anchor: &str,
+    rulesets: &[PfRuleset],
+    rules: &[PfRule],
+) -> KResult<()> {
+    if !is_zelles(anchor) {
+        return Err(KernelError::with_message(
+            Op::PfBegin,
+            Errno::EPERM,
+            format!("zelle changes pf only below its anchor {ANCHOR_ROOT:?}, not in {anchor:?}"),
+        ));
+    }
+    let transaction = kernel.pf_begin(anchor, rulesets)?;
+    rules
+        .iter()
+        .try_for_each(|rule| kernel.pf_add_rule(&transaction, rule))
+        .and_then(|()| kernel.pf_commit(&transaction))
+        .inspect_err(|_| {
+            let _ = kernel.pf_rollback(&transaction);
+        })
+}
+
+/// Whether `anchor` is a path below zelle's anchor (the kernel strips a leading '/').
+fn is_zelles(anchor: &str) -> bool {
+    anchor
+        .trim_start_matches('/')
+        .strip_prefix(ANCHOR_ROOT)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|child| !child.is_empty())
+}
 
 /// The anchor call the main ruleset needs for each ruleset zelle uses.
 pub fn anchor_calls() -> [PfRule; 3] {

@@ -2,8 +2,9 @@
 //! that what a step would undo is already gone.
 
 use super::error::NetworkError;
+use super::rules::replace_anchor_rules;
 use super::state::LoopbackBefore;
-use crate::kernel::pf::{PacketFilter, PfRule, PfRuleset};
+use crate::kernel::pf::PfRuleset;
 use crate::kernel::{Errno, Jid, KResult, Kernel, KernelError, Op, Vnet};
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,9 @@ impl Undo {
                 kernel.bridge_delete_member(Vnet::Host, bridge, member)
             }
             Undo::RestoreLoopback { jid, before } => restore_loopback(kernel, *jid, before),
-            Undo::PfFlush { anchor, rulesets } => pf_replace(kernel, anchor, rulesets, &[]),
+            Undo::PfFlush { anchor, rulesets } => {
+                replace_anchor_rules(kernel, anchor, rulesets, &[])
+            }
         }
     }
 
@@ -94,24 +97,6 @@ impl Undo {
             Undo::PfFlush { anchor, .. } => format!("pf anchor {anchor}"),
         }
     }
-}
-
-/// Replace the rules of `anchor`'s `rulesets` with `rules`, in one transaction. On failure
-/// the transaction is rolled back (best effort: a later begin on the anchor supersedes it).
-pub(crate) fn pf_replace<K: PacketFilter + ?Sized>(
-    kernel: &K,
-    anchor: &str,
-    rulesets: &[PfRuleset],
-    rules: &[PfRule],
-) -> KResult<()> {
-    let transaction = kernel.pf_begin(anchor, rulesets)?;
-    rules
-        .iter()
-        .try_for_each(|rule| kernel.pf_add_rule(&transaction, rule))
-        .and_then(|()| kernel.pf_commit(&transaction))
-        .inspect_err(|_| {
-            let _ = kernel.pf_rollback(&transaction);
-        })
 }
 
 /// Put lo0 of jail `jid` back to `before`: flags first, then every address it did not have
