@@ -150,6 +150,10 @@ mod abi {
     const VARS: &[&str] = &[
         "JAIL_.*",
         "MNT_.*",
+        // openat(2) and friends: O_RESOLVE_BENEATH, AT_RESOLVE_BENEATH, file types
+        "O_.*",
+        "AT_.*",
+        "S_IF.*",
         "IFF_.*",
         "RTM_.*",
         "RTA_.*",

@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <sys/procctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/jail.h>
 
 #include <net/if.h>

@@ -113,4 +113,9 @@ fn constants_the_kernel_rules_name() {
     assert_eq!(PF_RULESET_FILTER, 1);
     assert_eq!(PF_RULESET_NAT, 2);
     assert_eq!(PF_RULESET_RDR, 4);
+    // FACTS-kernel-runtime §4: openat(2) beneath a root.
+    assert_eq!(O_RESOLVE_BENEATH, 0x0080_0000);
+    assert_eq!(AT_RESOLVE_BENEATH, 0x2000);
+    assert_eq!(O_PATH, 0x0040_0000);
+    assert_eq!(ENOTCAPABLE, 93);
 }

@@ -9,6 +9,7 @@
 //! `FreeBsd<LibcSyscalls>` is the production backend (FreeBSD only); `FreeBsd<SimSyscalls>`
 //! (zelle-sim's ABI door) runs the very same code against the simulated machine on any host.
 
+mod files;
 mod host;
 mod jail;
 #[cfg(target_os = "freebsd")]

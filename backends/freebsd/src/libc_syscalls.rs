@@ -244,6 +244,51 @@ impl Syscalls for LibcSyscalls {
         }
     }
 
+    fn openat(&self, dirfd: c_int, path: &CStr, flags: c_int, mode: u32) -> Result<c_int, Errno> {
+        // SAFETY: `path` is a C string; the mode is passed as the variadic int openat reads.
+        check(unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode as libc::c_uint) })
+    }
+
+    fn mkdirat(&self, dirfd: c_int, path: &CStr, mode: u32) -> Result<(), Errno> {
+        // SAFETY: `path` is a C string.
+        check(unsafe { libc::mkdirat(dirfd, path.as_ptr(), mode as libc::mode_t) }).map(drop)
+    }
+
+    fn fstatat(&self, dirfd: c_int, path: &CStr, flags: c_int) -> Result<u32, Errno> {
+        // SAFETY: all-zero is a valid `struct stat`; fstatat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is a C string, `st` is writable.
+        check(unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, flags) })?;
+        Ok(u32::from(st.st_mode))
+    }
+
+    fn readlinkat(&self, dirfd: c_int, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        // SAFETY: `path` is a C string, `buf` is writable for its length.
+        let n =
+            unsafe { libc::readlinkat(dirfd, path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            Err(last())
+        } else {
+            Ok(n as usize)
+        }
+    }
+
+    fn renameat(
+        &self,
+        from_dir: c_int,
+        from: &CStr,
+        to_dir: c_int,
+        to: &CStr,
+    ) -> Result<(), Errno> {
+        // SAFETY: both paths are C strings.
+        check(unsafe { libc::renameat(from_dir, from.as_ptr(), to_dir, to.as_ptr()) }).map(drop)
+    }
+
+    fn unlinkat(&self, dirfd: c_int, path: &CStr, flags: c_int) -> Result<(), Errno> {
+        // SAFETY: `path` is a C string.
+        check(unsafe { libc::unlinkat(dirfd, path.as_ptr(), flags) }).map(drop)
+    }
+
     unsafe fn jail_set(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno> {
         let (iov, n) = iov_ptr(iov);
         // SAFETY: the caller's promise (Syscalls::jail_set).

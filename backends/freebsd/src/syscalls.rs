@@ -81,7 +81,7 @@ pub trait Syscalls: Send + Sync {
     /// socket(2).
     fn socket(&self, domain: c_int, ty: c_int, protocol: c_int) -> Result<Fd, Errno>;
 
-    /// open(2) (the backend opens /dev/pf only).
+    /// open(2): /dev/pf, and the root directories of `Files`.
     fn open(&self, path: &CStr, flags: c_int) -> Result<Fd, Errno>;
 
     /// close(2).
@@ -96,11 +96,29 @@ pub trait Syscalls: Send + Sync {
     /// length the struct gives, for the duration of the call.
     unsafe fn ioctl(&self, fd: Fd, request: Request, arg: *mut c_void) -> Result<c_int, Errno>;
 
-    /// write(2), on a routing socket: one whole message.
+    /// write(2): on a routing socket one whole message, on a file what it takes.
     fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, Errno>;
 
     /// read(2), on a routing socket: one whole message.
     fn read(&self, fd: Fd, buf: &mut [u8]) -> Result<usize, Errno>;
+
+    /// openat(2); `mode` is used when `flags` has O_CREAT.
+    fn openat(&self, dirfd: Fd, path: &CStr, flags: c_int, mode: u32) -> Result<Fd, Errno>;
+
+    /// mkdirat(2).
+    fn mkdirat(&self, dirfd: Fd, path: &CStr, mode: u32) -> Result<(), Errno>;
+
+    /// fstatat(2): the file's `st_mode`.
+    fn fstatat(&self, dirfd: Fd, path: &CStr, flags: c_int) -> Result<u32, Errno>;
+
+    /// readlinkat(2): the link's target written into `buf`; returns its length.
+    fn readlinkat(&self, dirfd: Fd, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno>;
+
+    /// renameat(2).
+    fn renameat(&self, from_dir: Fd, from: &CStr, to_dir: Fd, to: &CStr) -> Result<(), Errno>;
+
+    /// unlinkat(2).
+    fn unlinkat(&self, dirfd: Fd, path: &CStr, flags: c_int) -> Result<(), Errno>;
 
     /// jail_set(2): name/value iovec pairs (an "errmsg" pair's buffer receives the kernel's
     /// text on failure); returns the jid.

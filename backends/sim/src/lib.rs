@@ -6,6 +6,7 @@
 
 pub mod abi;
 pub mod fault;
+mod files;
 pub mod host;
 mod inspect;
 pub mod jail;

@@ -343,3 +343,38 @@ fn a_sysctl_read_is_one_traced_call() {
     assert_eq!(trace.len(), before + 1);
     assert_eq!(trace.back().unwrap().op, Op::Sysctl);
 }
+
+/// A write whose rename fails (an injected fault on renameat, the call that stands for the
+/// contract's write) leaves the old file as it was and no temporary beside it.
+#[test]
+fn a_failed_write_beneath_leaves_the_old_file_and_no_temporary() {
+    use zelle_core::conformance::Scratch;
+    use zelle_core::kernel::Files;
+    let scratch = common::TempScratch::new();
+    let root = scratch.dir("root/etc");
+    let root = root.trim_end_matches("/etc").to_string();
+    let k = door_with(SimConfig {
+        faults: FaultPlan::default().nth(Op::WriteBeneath, 1, Errno::EIO),
+        ..SimConfig::default()
+    });
+    k.create_beneath(
+        &root,
+        "etc/hosts",
+        zelle_core::kernel::FileType::Regular,
+        0o644,
+    )
+    .unwrap();
+    let err = k
+        .write_beneath(&root, "etc/hosts", b"new\n", 0o644)
+        .unwrap_err();
+    assert!(err.is(Op::WriteBeneath, Errno::EIO), "{err}");
+    assert_eq!(scratch.read("root/etc/hosts"), b"");
+    let names: Vec<_> = std::fs::read_dir(format!("{root}/etc"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["hosts"]);
+    k.write_beneath(&root, "etc/hosts", b"new\n", 0o644)
+        .unwrap();
+    assert_eq!(scratch.read("root/etc/hosts"), b"new\n");
+}

@@ -13,6 +13,7 @@
 #[allow(unused_imports)]
 use crate::kernel::Kernel;
 
+pub mod files;
 pub mod host;
 pub mod jail;
 pub mod mount;
@@ -29,6 +30,11 @@ pub trait Scratch {
     fn file(&self, name: &str) -> String;
     /// A path below the scratch root that does not exist.
     fn missing(&self, name: &str) -> String;
+    /// Create the symbolic link `name` below the scratch root pointing at `target` (taken as
+    /// it is: relative or absolute); returns its path.
+    fn symlink(&self, target: &str, name: &str) -> String;
+    /// The contents of the file `name` below the scratch root (panics when there is none).
+    fn read(&self, name: &str) -> Vec<u8>;
 }
 
 /// Instantiate the whole suite: `conformance_tests!(make_kernel, make_scratch);` where both are
@@ -40,6 +46,7 @@ macro_rules! conformance_tests {
         $crate::jail_conformance_tests!($kernel, $scratch);
         $crate::pf_conformance_tests!($kernel, $scratch);
         $crate::mount_conformance_tests!($kernel, $scratch);
+        $crate::files_conformance_tests!($kernel, $scratch);
         $crate::process_conformance_tests!($kernel, $scratch);
         $crate::host_conformance_tests!($kernel, $scratch);
     };

@@ -5,6 +5,7 @@
 //! written down where the simulated machine implements them (`zelle-sim`).
 
 pub mod errno;
+pub mod files;
 pub mod host;
 pub mod jail;
 pub mod mount;
@@ -14,6 +15,7 @@ pub mod pf;
 pub mod process;
 
 pub use errno::{Errno, KResult, KernelError};
+pub use files::{FileType, Files};
 pub use host::{HostFacts, SysctlValue};
 pub use jail::{IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, VnetMode};
 pub use mount::{MountEntry, MountFlags, MountRequest, Mounts};
@@ -27,7 +29,16 @@ pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
 
 /// The whole contract: what a backend implements and what `core`'s logic is written against.
 pub trait Kernel:
-    NetworkInterfaces + Routes + Jails + PacketFilter + Mounts + Processes + HostFacts + Send + Sync
+    NetworkInterfaces
+    + Routes
+    + Jails
+    + PacketFilter
+    + Mounts
+    + Files
+    + Processes
+    + HostFacts
+    + Send
+    + Sync
 {
 }
 
@@ -37,6 +48,7 @@ impl<K> Kernel for K where
         + Jails
         + PacketFilter
         + Mounts
+        + Files
         + Processes
         + HostFacts
         + Send

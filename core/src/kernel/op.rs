@@ -70,6 +70,10 @@ ops! {
     ModuleLoaded => "modfind",
     Sysctl => "sysctl",
     SetSysctl => "sysctl-write",
+    StatBeneath => "fstatat",
+    ReadLinkBeneath => "readlinkat",
+    CreateBeneath => "create-beneath",
+    WriteBeneath => "write-beneath",
     // Steps inside an operation, not methods of their own.
     Fork => "fork",
     JailAttach => "jail_attach",
@@ -260,6 +264,22 @@ mod tests {
         }
     }
 
+    impl Files for Recorder {
+        fn stat_beneath(&self, _: &str, _: &str) -> KResult<FileType> {
+            self.0.lock().unwrap().push(Op::StatBeneath);
+            Ok(FileType::Directory)
+        }
+        fn read_link_beneath(&self, _: &str, _: &str) -> KResult<String> {
+            self.record(Op::ReadLinkBeneath)
+        }
+        fn create_beneath(&self, _: &str, _: &str, _: FileType, _: u32) -> KResult<()> {
+            self.record(Op::CreateBeneath)
+        }
+        fn write_beneath(&self, _: &str, _: &str, _: &[u8], _: u32) -> KResult<()> {
+            self.record(Op::WriteBeneath)
+        }
+    }
+
     /// Call the contract method that `op` names; `false` for a step, which has no method.
     /// Adding an `Op` fails to compile until it is handled here.
     fn call(k: &impl Kernel, op: Op) -> bool {
@@ -319,6 +339,10 @@ mod tests {
             Op::ModuleLoaded => k.module_loaded("pf").map(drop),
             Op::Sysctl => k.sysctl("kern.osreldate").map(drop),
             Op::SetSysctl => k.set_sysctl("net.inet.ip.forwarding", &SysctlValue::Int(1)),
+            Op::StatBeneath => k.stat_beneath("/r", "etc").map(drop),
+            Op::ReadLinkBeneath => k.read_link_beneath("/r", "etc").map(drop),
+            Op::CreateBeneath => k.create_beneath("/r", "etc", FileType::Directory, 0o755),
+            Op::WriteBeneath => k.write_beneath("/r", "etc/hosts", b"", 0o644),
             Op::Fork | Op::JailAttach | Op::Execve => return false,
         };
         true

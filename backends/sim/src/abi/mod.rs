@@ -20,10 +20,12 @@
 //!   missing interface is EINVAL here and ENXIO there. The backend sends no malformed request.
 //! - A panicked kernel answers every call with EIO (a real panic takes the caller with it); the
 //!   machine records why (`Machine::panicked`).
-//! - There is no filesystem: open(2) knows /dev/pf only.
+//! - open(2) knows /dev/pf and directories; openat(2) and the other *at calls know the flags
+//!   the backend's `Files` passes, and refuse others with EINVAL (`files.rs`).
 //! - Processes are spawned, signalled and waited for through the machine's process rules
 //!   directly: fork and exec have no bytes to decode.
 
+mod files;
 mod host;
 mod jail;
 mod mount;
@@ -55,6 +57,12 @@ enum Open {
     Route { vnet: Vnet, echo: VecDeque<Vec<u8>> },
     /// /dev/pf; `writable` unless opened read-only.
     DevPf { writable: bool },
+    /// A directory, by its path in the simulated namespace.
+    Dir { path: String },
+    /// A regular file of the host's, created beneath a directory.
+    File {
+        file: std::sync::Arc<Mutex<std::fs::File>>,
+    },
 }
 
 /// The simulated machine behind `zelle_freebsd::Syscalls`.
@@ -229,7 +237,7 @@ impl Syscalls for SimSyscalls {
 
     fn open(&self, path: &CStr, flags: c_int) -> Result<c_int, Errno> {
         if path.to_bytes() != b"/dev/pf" {
-            return Err(Errno::ENOENT);
+            return self.open_dir(path, flags);
         }
         // /dev/pf exists while pf is loaded (pf_load makes it).
         self.peek(|m| match m.host.has_module("pf") {
@@ -252,14 +260,16 @@ impl Syscalls for SimSyscalls {
                 net::ioctl(self, vnet, domain, request, arg)
             },
             Open::DevPf { writable } => unsafe { pf::ioctl(self, writable, request, arg) },
-            Open::Route { .. } => Err(Errno::ENOTTY),
+            Open::Route { .. } | Open::Dir { .. } | Open::File { .. } => Err(Errno::ENOTTY),
         }
         .map(|()| 0)
     }
 
     fn write(&self, fd: c_int, buf: &[u8]) -> Result<usize, Errno> {
-        let Open::Route { vnet, .. } = self.open_fd(fd)? else {
-            return Err(Errno::EOPNOTSUPP);
+        let vnet = match self.open_fd(fd)? {
+            Open::Route { vnet, .. } => vnet,
+            Open::File { file } => return Self::write_file(&file, buf),
+            _ => return Err(Errno::EOPNOTSUPP),
         };
         let (result, echo) = route::write(self, vnet, buf);
         if let (Some(echo), Some(Open::Route { echo: queue, .. })) = (echo, self.fds().get_mut(&fd))
@@ -281,6 +291,36 @@ impl Syscalls for SimSyscalls {
         let n = msg.len().min(buf.len());
         buf[..n].copy_from_slice(&msg[..n]);
         Ok(n)
+    }
+
+    fn openat(&self, dirfd: c_int, path: &CStr, flags: c_int, mode: u32) -> Result<c_int, Errno> {
+        self.openat_call(dirfd, path, flags, mode)
+    }
+
+    fn mkdirat(&self, dirfd: c_int, path: &CStr, mode: u32) -> Result<(), Errno> {
+        self.mkdirat_call(dirfd, path, mode)
+    }
+
+    fn fstatat(&self, dirfd: c_int, path: &CStr, flags: c_int) -> Result<u32, Errno> {
+        self.fstatat_call(dirfd, path, flags)
+    }
+
+    fn readlinkat(&self, dirfd: c_int, path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.readlinkat_call(dirfd, path, buf)
+    }
+
+    fn renameat(
+        &self,
+        from_dir: c_int,
+        from: &CStr,
+        to_dir: c_int,
+        to: &CStr,
+    ) -> Result<(), Errno> {
+        self.renameat_call(from_dir, from, to_dir, to)
+    }
+
+    fn unlinkat(&self, dirfd: c_int, path: &CStr, flags: c_int) -> Result<(), Errno> {
+        self.unlinkat_call(dirfd, path, flags)
     }
 
     unsafe fn jail_set(&self, iov: &mut [iovec], flags: c_int) -> Result<c_int, Errno> {

@@ -39,4 +39,17 @@ impl Scratch for TempScratch {
     fn missing(&self, name: &str) -> String {
         self.path(name).to_string_lossy().into_owned()
     }
+
+    fn symlink(&self, target: &str, name: &str) -> String {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("scratch directory");
+        }
+        std::os::unix::fs::symlink(target, &path).expect("scratch link");
+        path.to_string_lossy().into_owned()
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).expect("scratch file")
+    }
 }
