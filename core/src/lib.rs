@@ -10,3 +10,4 @@
 pub mod conformance;
 pub mod kernel;
 pub mod network;
+pub mod runtime;
