@@ -109,6 +109,39 @@ mod tests {
         backend(mock).nmount(&request).unwrap();
     }
 
+    /// MNT_UPDATE goes in nmount's flags argument with the others, as `sys/sys/mount.h` numbers
+    /// them; the options follow as pairs, an empty value as a bare name.
+    #[test]
+    fn an_update_passes_mnt_update_in_the_flags() {
+        assert_eq!(MountFlags::UPDATE.0, u64::from(zelle_sys::MNT_UPDATE));
+        assert_eq!(MountFlags::LOCAL.0, u64::from(zelle_sys::MNT_LOCAL));
+        assert_eq!(MountFlags::RDONLY.0, u64::from(zelle_sys::MNT_RDONLY));
+        let mut mock = MockSyscalls::new();
+        mock.expect_nmount()
+            .withf(|iov, &flags| {
+                // SAFETY: the backend's iovecs point into its own buffers.
+                let got = unsafe { pairs(iov) };
+                let want = vec![
+                    ("fstype".to_string(), text("nullfs")),
+                    ("fspath".into(), text("/jails/web/data")),
+                    ("export".into(), None),
+                    ("errmsg".into(), Some(vec![0; 1024])),
+                ];
+                flags == 0x0001_0001 && got == want
+            })
+            .times(1)
+            .returning(|_, _| Err(Errno::EOPNOTSUPP));
+        let request = MountRequest {
+            fstype: "nullfs".into(),
+            fspath: "/jails/web/data".into(),
+            from: None,
+            options: vec![("export".into(), String::new())],
+            flags: MountFlags(MountFlags::UPDATE.0 | MountFlags::RDONLY.0),
+        };
+        let err = backend(mock).nmount(&request).unwrap_err();
+        assert_eq!(err.code(), Some(Errno::EOPNOTSUPP));
+    }
+
     #[test]
     fn nmount_reports_the_kernels_text() {
         let mut mock = MockSyscalls::new();

@@ -6,10 +6,14 @@
 //! into the lower filesystem).
 //!
 //! Sources, read through the project's search index: [14] `sys/kern/vfs_mount.c`
-//! (`vfs_donmount`, `vfs_domount`, `vfs_domount_first`, `kern_unmount`, `dounmount`,
-//! `vfs_filteropt`, `global_opts`), `sys/kern/vfs_subr.c` (`vfs_byname_kld`),
-//! `sys/fs/nullfs/null_vfsops.c` (`nullfs_mount`, the VFCF_FILEMOUNT copy),
-//! `sys/fs/devfs/devfs_vfsops.c` (`devfs_mount`, `devfs_opts`).
+//! (`vfs_donmount`, `vfs_domount`, `vfs_domount_first`, `vfs_domount_update`,
+//! `vfs_mergeopts`, `kern_unmount`, `dounmount`, `vfs_filteropt`, `global_opts`),
+//! `sys/kern/vfs_subr.c` (`vfs_byname_kld`); and of the main/15-era copy FACTS-kernel-runtime.md
+//! calls [M] (fel1x-developer/freebsd-src 2d614aa): `sys/fs/nullfs/null_vfsops.c`
+//! (`nullfs_mount`, `nullfs_statfs`), `sys/fs/devfs/devfs_vfsops.c` (`devfs_mount`,
+//! `devfs_statfs`), `sys/fs/tmpfs/tmpfs_vfsops.c` (`tmpfs_mount`, `tmpfs_opts`,
+//! `tmpfs_updateopts`), `sys/fs/fdescfs/fdesc_vfsops.c` (`fdesc_mount`, `fdesc_statfs`); and
+//! `sys/fs/pseudofs/pseudofs.c` (`pfs_mount`, an older copy). FACTS-kernel-errno.md §7, §10.
 
 use crate::fault::Op;
 use crate::kernel::SimKernel;
@@ -31,14 +35,15 @@ pub const MNAMELEN: usize = 1024;
 pub const MAXPATHLEN: usize = 1024;
 /// `VFS_MOUNTARG_SIZE_MAX` (vfs_mount.c): the most option bytes one nmount(2) may carry.
 const VFS_MOUNTARG_SIZE_MAX: usize = 64 * 1024;
-/// `MNT_LOCAL` (`sys/sys/mount.h`): the file system is stored locally.
-pub const MNT_LOCAL: MountFlags = MountFlags(0x0000_1000);
-/// `MNT_UPDATE`: change the options of an existing mount.
-pub const MNT_UPDATE: MountFlags = MountFlags(0x0001_0000);
 /// `MNT_BYFSID`: unmount(2) by "FSID:val0:val1" instead of by path.
 pub const MNT_BYFSID: MountFlags = MountFlags(0x0800_0000);
 /// The flags a mount keeps and getfsstat(2) reports (part of `MNT_VISFLAGMASK`).
 const KEPT_FLAGS: u64 = MountFlags::RDONLY.0 | MountFlags::NOEXEC.0 | MountFlags::NOSUID.0;
+/// The kept flags an update replaces (part of `MNT_UPDATEMASK`). MNT_RDONLY is not in it:
+/// vfs_domount_update only adds it; clearing it is the file system's own business.
+const UPDATE_MASK: u64 = MountFlags::NOEXEC.0 | MountFlags::NOSUID.0;
+/// `PAGE_SIZE` on amd64: tmpfs keeps its size limit rounded up to pages.
+const PAGE_SIZE: u64 = 4096;
 
 /// One mounted file system.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,13 +84,16 @@ struct FsType {
     /// The option names its mount routine allows through `vfs_filteropt`; `None` when it does
     /// not filter.
     options: Option<&'static [&'static str]>,
+    /// Its mount routine sets MNT_LOCAL (tmpfs_mount, devfs_mount, pfs_mount; fdesc_mount
+    /// leaves it off; nullfs_mount copies it from the lower vnode's mount instead).
     local: bool,
 }
 
 const DEVFS_OPTS: &[&str] = &["from", "export", "ruleset"];
-/// tmpfs_vfsops.c `tmpfs_opts` (UNCONFIRMED: the list as remembered for 14).
+/// tmpfs_vfsops.c `tmpfs_opts` [M] (FACTS-kernel-runtime.md §6).
 const TMPFS_OPTS: &[&str] = &[
     "from",
+    "easize",
     "size",
     "maxfilesize",
     "inodes",
@@ -96,9 +104,11 @@ const TMPFS_OPTS: &[&str] = &[
     "union",
     "nonc",
     "nomtime",
-    "easize",
+    "nosymfollow",
     "pgread",
 ];
+/// tmpfs_vfsops.c `tmpfs_updateopts` [M]: all an update may carry.
+const TMPFS_UPDATE_OPTS: &[&str] = &["from", "easize", "export", "nomtime", "size", "nosymfollow"];
 
 const FS_TYPES: &[FsType] = &[
     FsType {
@@ -106,7 +116,7 @@ const FS_TYPES: &[FsType] = &[
         module: None,
         filemount: false,
         options: Some(DEVFS_OPTS),
-        local: false,
+        local: true,
     },
     FsType {
         name: "tmpfs",
@@ -127,7 +137,7 @@ const FS_TYPES: &[FsType] = &[
         module: Some("nullfs"),
         filemount: true,
         options: None,
-        local: true,
+        local: false,
     },
     FsType {
         name: "fdescfs",
@@ -296,6 +306,12 @@ impl Machine {
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
+        // nullfs also gets "target", as the real backend sends it (mount_nullfs(8) does too).
+        if let (Some(from), "nullfs") = (&request.from, request.fstype.as_str()) {
+            if !options.iter().any(|(k, _)| *k == "target") {
+                options.push(("target", from));
+            }
+        }
         // vfs_buildopts: names and values must be C strings, all of them within 64 KiB.
         let size: usize = options.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         if size > VFS_MOUNTARG_SIZE_MAX
@@ -305,6 +321,9 @@ impl Machine {
         {
             return Err(fail(Errno::EINVAL));
         }
+        // vfs_donmount turns "update" into MNT_UPDATE and does not pass it on.
+        let update = options.iter().any(|(k, _)| *k == "update");
+        options.retain(|(k, _)| *k != "update");
         // vfs_sanitizeopts keeps the last of repeated options.
         let opt = |name: &str| {
             options
@@ -318,6 +337,9 @@ impl Machine {
 
         // vfs_donmount: the flag options, then the name lengths.
         let mut flags = request.flags;
+        if update {
+            flags.0 |= MountFlags::UPDATE.0;
+        }
         for (name, _) in &options {
             match *name {
                 "ro" | "rdonly" | "norw" => flags.0 |= MountFlags::RDONLY.0,
@@ -333,15 +355,19 @@ impl Machine {
             return Err(fail(Errno::ENAMETOOLONG));
         }
 
-        if flags.contains(MNT_UPDATE) {
-            return self.nmount_update(fspath, fstype, flags);
+        if flags.contains(MountFlags::UPDATE) {
+            return self.nmount_update(fspath, &options, flags);
         }
 
         // vfs_byname_kld: a type not in the kernel is kldload(2)ed by its name. A name with no
-        // module file fails as kldload does, ENOENT; ENODEV is only for a module that loads but
-        // registers no such type (UNCONFIRMED which of the two a real unknown name gives; the
-        // lookup of a missing file is ENOENT in linker_load_module).
+        // module file fails as kldload does, ENOENT (linker_load_module). A module that is
+        // loaded already (kldload: EEXIST, taken as success) but registers no such type is
+        // ENODEV, which vfs_donmount turns into EINVAL "Invalid fstype" (FACTS-kernel-errno.md
+        // §7). The machine knows no module files beyond the loaded ones and the types below.
         let Some(fs) = FS_TYPES.iter().find(|fs| fs.name == fstype) else {
+            if self.host.has_module(fstype) {
+                return Err(fail_msg(Errno::EINVAL, "Invalid fstype"));
+            }
             return Err(fail(Errno::ENOENT));
         };
 
@@ -364,36 +390,16 @@ impl Machine {
             return Err(fail(Errno::ENOTDIR));
         }
 
-        // VFS_MOUNT of the type: option filter first (vfs_filteropt accepts "noX" for any X).
+        // VFS_MOUNT of the type: option filter first.
         if let Some(legal) = fs.options {
-            let known = |name: &str| {
-                let bare = name.strip_prefix("no");
-                GLOBAL_OPTS
-                    .iter()
-                    .chain(legal.iter())
-                    .any(|l| *l == name || Some(*l) == bare)
-            };
-            if let Some((name, _)) = options.iter().find(|(name, _)| !known(name)) {
-                return Err(fail_msg(
-                    Errno::EINVAL,
-                    &format!("mount option <{name}> is unknown"),
-                ));
-            }
+            filter_options(&options, legal).map_err(|msg| fail_msg(Errno::EINVAL, &msg))?;
         }
         let mut lower = None;
         let mut lower_mount = None;
+        let mut local = fs.local;
         let from = match fs.name {
             "devfs" => {
-                if opt("export").is_some() {
-                    return Err(fail(Errno::EOPNOTSUPP));
-                }
-                if let Some(ruleset) = opt("ruleset") {
-                    // vfs_scanopt(…, "%d") then 0–65535; an unknown ruleset number is accepted
-                    // (UNCONFIRMED: devfs creates it empty).
-                    if !scan_int(ruleset).is_some_and(|n| (0..=65535).contains(&n)) {
-                        return Err(fail_msg(Errno::EINVAL, "invalid ruleset specification"));
-                    }
-                }
+                devfs_values(&options)?;
                 "devfs".to_string()
             }
             "nullfs" => {
@@ -419,11 +425,17 @@ impl Machine {
                         }
                     }
                 }
-                lower_mount = self.mount_holding(&source.global).map(|m| m.id);
+                // MNT_LOCAL only if the lower vnode's mount has it; a source on no simulated
+                // mount lies on the host's root file system, which is local (UFS or ZFS).
+                let holder = self.mount_holding(&source.global);
+                local = holder.is_none_or(|m| m.flags.contains(MountFlags::LOCAL));
+                lower_mount = holder.map(|m| m.id);
                 lower = Some(source.host.to_string_lossy().into_owned());
+                // vfs_mountedfrom(mp, target): the string as given, not the path it resolved to.
                 target.to_string()
             }
-            "tmpfs" => opt("from").unwrap_or("tmpfs").to_string(),
+            // tmpfs_mount: vfs_mountedfrom(mp, "tmpfs"), whatever "from" said.
+            "tmpfs" => "tmpfs".to_string(),
             // No pool or dataset exists on the simulated machine (UNCONFIRMED errno).
             "zfs" => return Err(fail(Errno::ENOENT)),
             other => other.to_string(),
@@ -434,8 +446,8 @@ impl Machine {
             self.host.modules.insert(module.to_string());
         }
         let mut kept = flags.0 & KEPT_FLAGS;
-        if fs.local {
-            kept |= MNT_LOCAL.0;
+        if local {
+            kept |= MountFlags::LOCAL.0;
         }
         let jail = self.jail_root_holding(&covered.global);
         let id = self.mounts.next_id;
@@ -454,11 +466,21 @@ impl Machine {
         Ok(())
     }
 
-    /// MNT_UPDATE (vfs_domount_update): the path must be a mount point; nullfs accepts only an
-    /// export update (EOPNOTSUPP otherwise); the kept flags are replaced.
-    fn nmount_update(&mut self, fspath: &str, fstype: &str, flags: MountFlags) -> KResult<()> {
+    /// MNT_UPDATE (vfs_domount → vfs_domount_update). No type is looked up and the fstype given
+    /// is not compared with the mounted one: the path must be the root of a mount (EINVAL
+    /// otherwise) and that mount's own mount routine decides, seeing the options it was mounted
+    /// with merged with the new ones (vfs_mergeopts). On its refusal nothing changes. On
+    /// success an "export" option must carry a `struct export_args`; the contract's options are
+    /// strings, so that is EINVAL — after the update took effect, as the kernel has it.
+    fn nmount_update(
+        &mut self,
+        fspath: &str,
+        new: &[(&str, &str)],
+        flags: MountFlags,
+    ) -> KResult<()> {
         let fail = |errno| KernelError::errno(Op::Nmount, errno);
         let found = self.namei(fspath).map_err(fail)?;
+        // The newest mount on the path is the one namei crosses into (VV_ROOT).
         let Some(ix) = self
             .mounts
             .mounts
@@ -467,16 +489,74 @@ impl Machine {
         else {
             return Err(fail(Errno::EINVAL));
         };
+        let mount = &self.mounts.mounts[ix];
+        let mut merged: Vec<(&str, &str)> = mount
+            .options
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        for &(name, value) in new {
+            merged.retain(|(old, _)| !same_option(old, name));
+            merged.push((name, value));
+        }
+        let has = |name: &str| merged.iter().any(|(k, _)| *k == name);
+        let was_rdonly = mount.flags.contains(MountFlags::RDONLY);
+        let mut next =
+            (mount.flags.0 & !UPDATE_MASK) | (flags.0 & (UPDATE_MASK | MountFlags::RDONLY.0));
+        match mount.fstype.as_str() {
+            // pfs_mount, fdesc_mount: an update is EOPNOTSUPP.
+            "procfs" | "linprocfs" | "linsysfs" | "fdescfs" => return Err(fail(Errno::EOPNOTSUPP)),
+            // nullfs_mount: only an NFS export update.
+            "nullfs" if !has("export") => return Err(fail(Errno::EOPNOTSUPP)),
+            "nullfs" => {}
+            // devfs_mount: the first mount's checks, then (a ruleset aside) nothing to do.
+            "devfs" => {
+                filter_options(&merged, DEVFS_OPTS)
+                    .map_err(|msg| KernelError::with_message(Op::Nmount, Errno::EINVAL, &msg))?;
+                devfs_values(&merged)?;
+            }
+            "tmpfs" => {
+                let refuse =
+                    |errno, msg: String| KernelError::with_message(Op::Nmount, errno, &msg);
+                filter_options(&merged, TMPFS_OPTS).map_err(|m| refuse(Errno::EINVAL, m))?;
+                filter_options(&merged, TMPFS_UPDATE_OPTS)
+                    .map_err(|m| refuse(Errno::EOPNOTSUPP, m))?;
+                // No resizing: a size that parses must be the one kept at the first mount.
+                let kept = mount
+                    .options
+                    .iter()
+                    .rfind(|(k, _)| k == "size")
+                    .and_then(|(_, v)| option_size(v))
+                    .map_or(0, tmpfs_kept_size);
+                let asked = merged
+                    .iter()
+                    .rfind(|(k, _)| *k == "size")
+                    .and_then(|(_, v)| option_size(v));
+                if asked.is_some_and(|size| size != kept) {
+                    return Err(fail(Errno::EOPNOTSUPP));
+                }
+                // RW → RO and RO → RW follow the "ro" option, not the flag.
+                if has("ro") {
+                    next |= MountFlags::RDONLY.0;
+                } else if was_rdonly {
+                    next &= !MountFlags::RDONLY.0;
+                }
+            }
+            // Nothing else is ever recorded as mounted (zfs has no pool here).
+            _ => return Err(fail(Errno::EOPNOTSUPP)),
+        }
+        let options = merged
+            .iter()
+            .filter(|(k, _)| !matches!(*k, "fstype" | "fspath" | "from" | "errmsg"))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let export = has("export");
         let mount = &mut self.mounts.mounts[ix];
-        if mount.fstype != fstype {
-            // The fstype given must be the mounted one (vfs_domount_update compares names,
-            // UNCONFIRMED errno).
+        mount.flags = MountFlags(next);
+        mount.options = options;
+        if export {
             return Err(fail(Errno::EINVAL));
         }
-        if mount.fstype == "nullfs" {
-            return Err(fail(Errno::EOPNOTSUPP));
-        }
-        mount.flags = MountFlags((mount.flags.0 & !KEPT_FLAGS) | (flags.0 & KEPT_FLAGS));
         Ok(())
     }
 
@@ -544,9 +624,31 @@ impl Machine {
                 fstype: m.fstype.clone(),
                 from: m.from.clone(),
                 on: m.on.clone(),
-                flags: m.flags,
+                flags: self.statfs_flags(m),
             })
             .collect()
+    }
+
+    /// The `f_flags` a mount's statfs gives: __vfs_statfs starts from its flags, then the file
+    /// system's own routine may change them. devfs_statfs and fdesc_statfs keep only
+    /// MNT_IGNORE (never set here); nullfs_statfs keeps its own RDONLY, NOEXEC and NOSUID and
+    /// adds the lower file system's flags (a source on no simulated mount is on the host's
+    /// root file system, which reports MNT_LOCAL; its other flags are not modelled).
+    fn statfs_flags(&self, m: &Mount) -> MountFlags {
+        match m.fstype.as_str() {
+            "devfs" | "fdescfs" => MountFlags::default(),
+            "nullfs" => {
+                let lower = match m
+                    .lower_mount
+                    .and_then(|id| self.mounts.mounts.iter().find(|o| o.id == id))
+                {
+                    Some(lower) => self.statfs_flags(lower),
+                    None => MountFlags::LOCAL,
+                };
+                MountFlags((m.flags.0 & KEPT_FLAGS) | lower.0)
+            }
+            _ => m.flags,
+        }
     }
 
     /// Mounts that were made inside a jail's root and outlived the jail: what zelle must never
@@ -566,14 +668,15 @@ impl Machine {
     pub(crate) fn dump_mounts(&self, out: &mut String) {
         out.push_str("# mount\n");
         for m in &self.mounts.mounts {
+            let flags = self.statfs_flags(m);
             let mut words = vec![m.fstype.as_str()];
             for (flag, word) in [
-                (MNT_LOCAL, "local"),
+                (MountFlags::LOCAL, "local"),
                 (MountFlags::NOEXEC, "noexec"),
                 (MountFlags::NOSUID, "nosuid"),
                 (MountFlags::RDONLY, "read-only"),
             ] {
-                if m.flags.contains(flag) {
+                if flags.contains(flag) {
                     words.push(word);
                 }
             }
@@ -629,6 +732,91 @@ fn scan_int(value: &str) -> Option<i64> {
         .ok()
         .filter(|n| *n <= i64::from(i32::MAX))?;
     Some(if negative { -n } else { n })
+}
+
+/// vfs_filteropt: every option must be a global one or in `legal`, either with a "no" prefix
+/// or without; else the text it leaves in errmsg, naming the last unknown one.
+fn filter_options(options: &[(&str, &str)], legal: &[&str]) -> Result<(), String> {
+    let known = |name: &str| {
+        let bare = name.strip_prefix("no");
+        GLOBAL_OPTS
+            .iter()
+            .chain(legal.iter())
+            .any(|l| *l == name || Some(*l) == bare)
+    };
+    match options.iter().rev().find(|(name, _)| !known(name)) {
+        Some((name, _)) => Err(format!("mount option <{name}> is unknown")),
+        None => Ok(()),
+    }
+}
+
+/// devfs_mount's checks of the option values: "export" is EOPNOTSUPP; a ruleset is read with
+/// vfs_scanopt(…, "%d") and must be 0–65535 (EINVAL). An unknown ruleset number is accepted
+/// (UNCONFIRMED: devfs creates it empty).
+fn devfs_values(options: &[(&str, &str)]) -> KResult<()> {
+    let opt = |name: &str| {
+        options
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+    };
+    if opt("export").is_some() {
+        return Err(KernelError::errno(Op::Nmount, Errno::EOPNOTSUPP));
+    }
+    if let Some(ruleset) = opt("ruleset") {
+        if !scan_int(ruleset).is_some_and(|n| (0..=65535).contains(&n)) {
+            return Err(KernelError::with_message(
+                Op::Nmount,
+                Errno::EINVAL,
+                "invalid ruleset specification",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// vfs_equalopts: the same option, "no"-prefixed or not; ro, rdonly, norw, rw and noro are all
+/// one. vfs_mergeopts keeps only the newest of equal options.
+fn same_option(a: &str, b: &str) -> bool {
+    let rw = |o: &str| matches!(o, "ro" | "rdonly" | "norw" | "rw" | "noro");
+    a == b || a.strip_prefix("no") == Some(b) || b.strip_prefix("no") == Some(a) || (rw(a) && rw(b))
+}
+
+/// vfs_getopt_size: a number as strtoq(…, 0) reads it (decimal, 0x hex, 0 octal) with at most
+/// one suffix k, m, g or t (either case); anything else does not parse.
+fn option_size(value: &str) -> Option<u64> {
+    let (radix, digits) = match value
+        .strip_prefix("0x")
+        .or_else(|| value.strip_prefix("0X"))
+    {
+        Some(hex) => (16, hex),
+        None if value.len() > 1 && value.starts_with('0') => (8, &value[1..]),
+        None => (10, value),
+    };
+    let end = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    let n = u64::from_str_radix(&digits[..end], radix).ok()?;
+    let shift = match &digits[end..] {
+        "" => 0,
+        "k" | "K" => 10,
+        "m" | "M" => 20,
+        "g" | "G" => 30,
+        "t" | "T" => 40,
+        _ => return None,
+    };
+    n.checked_mul(1 << shift)
+}
+
+/// The size limit tmpfs_mount keeps (`tm_size_max`): rounded up to whole pages, but 0 (no
+/// limit) and sizes near OFF_MAX as given.
+fn tmpfs_kept_size(size: u64) -> u64 {
+    if size == 0 || size > i64::MAX as u64 - PAGE_SIZE {
+        size
+    } else {
+        size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+    }
 }
 
 impl Mounts for SimKernel {

@@ -8,7 +8,6 @@ use common::TempScratch;
 use std::os::unix::net::UnixListener;
 use zelle_core::conformance::Scratch;
 use zelle_core::kernel::*;
-use zelle_sim::mount::MNT_UPDATE;
 use zelle_sim::SimKernel;
 
 fn request(fstype: &str, fspath: &str, from: Option<&str>) -> MountRequest {
@@ -153,7 +152,7 @@ fn update_mounts() {
     let k = SimKernel::seeded(1);
     let dir = scratch.dir("t");
     let update = |fstype: &str, path: &str| MountRequest {
-        flags: MountFlags(MNT_UPDATE.0 | MountFlags::RDONLY.0),
+        flags: MountFlags(MountFlags::UPDATE.0 | MountFlags::RDONLY.0),
         ..request(fstype, path, None)
     };
     assert_eq!(errno(k.nmount(&update("tmpfs", &dir))), Some(Errno::EINVAL));
@@ -231,4 +230,100 @@ fn dump_reads_like_mount_and_failures_change_nothing() {
         KernelError::Errno { message: Some(ref m), .. } if m == "invalid ruleset specification"
     ));
     assert_eq!(k.snapshot().dump(), before);
+}
+
+/// An fstype that names a loaded module registering no file system: kldload finds it loaded
+/// (EEXIST, success), the type is still missing, and vfs_donmount turns that ENODEV into
+/// EINVAL "Invalid fstype"; a name no module has stays kldload's ENOENT. Both doors agree.
+#[test]
+fn a_loaded_module_that_is_no_file_system_is_invalid_fstype() {
+    let scratch = TempScratch::new();
+    let dir = scratch.dir("m");
+    let typed = SimKernel::seeded(1);
+    let door = zelle_freebsd::FreeBsd::new(zelle_sim::abi::SimSyscalls::new(SimKernel::seeded(1)));
+    assert!(typed.snapshot().host.has_module("pf"));
+    for k in [&typed as &dyn Mounts, &door] {
+        let err = k.nmount(&request("pf", &dir, None)).unwrap_err();
+        assert!(
+            matches!(&err, KernelError::Errno { errno: Errno::EINVAL, message: Some(m), .. }
+                if m == "Invalid fstype"),
+            "{err:?}"
+        );
+        assert_eq!(
+            errno(k.nmount(&request("zellefs", &dir, None))),
+            Some(Errno::ENOENT)
+        );
+    }
+}
+
+/// vfs_domount_update keeps an update that the file system accepted even when the "export"
+/// option then fails (EINVAL: no export_args); the "update" option is MNT_UPDATE.
+#[test]
+fn an_accepted_update_stays_when_export_fails() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    let dir = scratch.dir("n");
+    k.nmount(&request("nullfs", &dir, Some(&scratch.dir("src"))))
+        .unwrap();
+    let export = MountRequest {
+        options: vec![
+            ("update".into(), String::new()),
+            ("export".into(), String::new()),
+        ],
+        flags: MountFlags::RDONLY,
+        ..request("nullfs", &dir, None)
+    };
+    assert_eq!(errno(k.nmount(&export)), Some(Errno::EINVAL));
+    assert!(k.list_mounts().unwrap()[0]
+        .flags
+        .contains(MountFlags::RDONLY));
+}
+
+/// tmpfs follows the "ro" option on an update: "rw" makes a read-only tmpfs writable again,
+/// "ro" read-only (tmpfs_mount). devfs updates pass its first-mount checks.
+#[test]
+fn tmpfs_and_devfs_updates() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    let dir = scratch.dir("t");
+    let with = |name: &str, flags: MountFlags| MountRequest {
+        options: vec![(name.into(), String::new())],
+        flags: MountFlags(MountFlags::UPDATE.0 | flags.0),
+        ..request("tmpfs", &dir, None)
+    };
+    let rdonly = || {
+        k.list_mounts().unwrap()[0]
+            .flags
+            .contains(MountFlags::RDONLY)
+    };
+    k.nmount(&MountRequest {
+        flags: MountFlags::RDONLY,
+        ..request("tmpfs", &dir, None)
+    })
+    .unwrap();
+    assert!(rdonly());
+    k.nmount(&with("rw", MountFlags::default())).unwrap();
+    assert!(!rdonly());
+    k.nmount(&with("ro", MountFlags::default())).unwrap();
+    assert!(rdonly());
+
+    let dev = scratch.dir("dev");
+    k.nmount(&request("devfs", &dev, Some("devfs"))).unwrap();
+    let devfs = |options: &[(&str, &str)]| MountRequest {
+        options: options
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+        flags: MountFlags::UPDATE,
+        ..request("devfs", &dev, None)
+    };
+    assert_eq!(
+        errno(k.nmount(&devfs(&[("ruleset", "x")]))),
+        Some(Errno::EINVAL)
+    );
+    assert_eq!(
+        errno(k.nmount(&devfs(&[("export", "")]))),
+        Some(Errno::EOPNOTSUPP)
+    );
+    k.nmount(&devfs(&[("ruleset", "4")])).unwrap();
 }

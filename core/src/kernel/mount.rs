@@ -11,6 +11,11 @@ impl MountFlags {
     pub const RDONLY: MountFlags = MountFlags(0x0000_0001);
     pub const NOEXEC: MountFlags = MountFlags(0x0000_0004);
     pub const NOSUID: MountFlags = MountFlags(0x0000_0008);
+    /// Reported by getfsstat(2): the file system is stored locally.
+    pub const LOCAL: MountFlags = MountFlags(0x0000_1000);
+    /// For nmount(2): change an existing mount instead of making one. The path must be a
+    /// mount's root; the mounted file system's own code decides what may change.
+    pub const UPDATE: MountFlags = MountFlags(0x0001_0000);
     /// For unmount(2): force it even with busy vnodes.
     pub const FORCE: MountFlags = MountFlags(0x0008_0000);
 
