@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use zelle_core::conformance::Scratch;
 use zelle_core::kernel::*;
-use zelle_sim::process::{Program, Script};
+use zelle_sim::process::{Parent, Program, Script};
 use zelle_sim::SimKernel;
 
 fn spec(jail: Option<Jid>, args: &[&str]) -> ProcessSpec {
@@ -164,7 +164,8 @@ fn blocking_wait_is_ended_by_another_threads_signal() {
 fn wait_for_another_processes_child_is_echild() {
     let k = SimKernel::seeded(1);
     let pid = k.spawn(&spec(None, &["/usr/bin/true"])).unwrap();
-    k.with_machine(|m| m.procs.procs.get_mut(&pid).unwrap().parent += 1)
+    let other = Parent::Caller(std::process::id() + 1);
+    k.with_machine(|m| m.procs.procs.get_mut(&pid).unwrap().parent = other)
         .unwrap();
     assert_eq!(k.wait(pid, true).unwrap_err().code(), Some(Errno::ECHILD));
 }
@@ -292,40 +293,46 @@ fn host_exec_terminal_is_a_pty() {
     );
 }
 
-/// A directory holding a copy of the host's /bin/sh and the libraries it needs (from ldd),
-/// or `None` where that cannot be made.
-fn root_with_a_shell(dir: &Path) -> Option<PathBuf> {
+/// A copy of the host's /bin/sh and the libraries ldd names for it, below `dir`. Panics when
+/// it cannot be made: the chroot test then has nothing to run.
+fn root_with_a_shell(dir: &Path) -> PathBuf {
     let ldd = std::process::Command::new("ldd")
         .arg("/bin/sh")
         .output()
-        .ok()?;
-    let listing = String::from_utf8(ldd.stdout).ok()?;
+        .expect("ldd /bin/sh (the chroot test copies what it names)");
+    let listing = String::from_utf8(ldd.stdout).expect("ldd output");
     let libraries = listing
         .split_whitespace()
         .filter(|word| word.starts_with('/'));
     for file in libraries.chain(["/bin/sh"]) {
         let copy = dir.join(file.trim_start_matches('/'));
-        std::fs::create_dir_all(copy.parent()?).ok()?;
-        std::fs::copy(file, &copy).ok()?;
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(file, &copy).unwrap_or_else(|e| panic!("copy {file}: {e}"));
     }
-    Some(dir.to_path_buf())
+    dir.to_path_buf()
 }
 
-/// Host-exec as root: a jailed process runs chrooted into the jail's root — or, when a nullfs
-/// mount sits at the jail's path, into the mount's source (nothing is mounted for real).
+/// Host-exec with chroot: as root, a jailed process runs chrooted into the jail's root — or,
+/// when a nullfs mount sits at the jail's path, into the mount's source (nothing is mounted
+/// for real). Not root, the host refuses the chroot and the spawn fails with its EPERM,
+/// leaving no process behind.
 #[test]
 fn host_exec_chroots_into_the_jail_root() {
+    let scratch = TempScratch::new();
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| {
+        m.procs.host_exec = true;
+        m.procs.host_chroot = Some(true);
+    })
+    .unwrap();
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("not root: no chroot to test (the non-root path is tested elsewhere)");
+        let jid = jail(&k, "refused", Some(scratch.dir("root")));
+        let err = k.spawn(&spec(Some(jid), &["/bin/sh", "-c", "exit 0"]));
+        assert_eq!(err.unwrap_err().code(), Some(Errno::EPERM));
+        assert_eq!(k.jail_processes(jid).unwrap(), Vec::<Pid>::new());
         return;
     }
-    let scratch = TempScratch::new();
-    let Some(rootfs) = root_with_a_shell(Path::new(&scratch.dir("rootfs"))) else {
-        eprintln!("no copy of /bin/sh could be made: skipped");
-        return;
-    };
-    let k = SimKernel::seeded(1);
-    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    let rootfs = root_with_a_shell(Path::new(&scratch.dir("rootfs")));
     let rootfs = rootfs.to_string_lossy().into_owned();
     let direct = jail(&k, "direct", Some(rootfs.clone()));
     let pid = k
@@ -354,16 +361,18 @@ fn host_exec_chroots_into_the_jail_root() {
     assert_eq!(read(&format!("{rootfs}/through.txt")), "/bin\n");
 }
 
-/// Host-exec not as root: no chroot, the working directory is joined under the jail's root.
-/// (As root this path is not taken; the test then checks nothing.)
+/// Host-exec without chroot (the default when not root; told so here, so it runs as root
+/// too): the working directory is joined under the jail's root, and one missing there is
+/// ENOENT.
 #[test]
-fn host_exec_without_root_joins_cwd_under_the_jail_root() {
-    if nix::unistd::geteuid().is_root() {
-        return;
-    }
+fn host_exec_without_chroot_joins_cwd_under_the_jail_root() {
     let scratch = TempScratch::new();
     let k = SimKernel::seeded(1);
-    k.with_machine(|m| m.procs.host_exec = true).unwrap();
+    k.with_machine(|m| {
+        m.procs.host_exec = true;
+        m.procs.host_chroot = Some(false);
+    })
+    .unwrap();
     let root = scratch.dir("root");
     let work = scratch.dir("root/work");
     let jid = jail(&k, "plain", Some(root));
@@ -375,6 +384,73 @@ fn host_exec_without_root_joins_cwd_under_the_jail_root() {
         read(&format!("{work}/out.txt")).trim_end(),
         std::fs::canonicalize(&work).unwrap().to_string_lossy()
     );
+    s.cwd = "/elsewhere".into();
+    assert_eq!(k.spawn(&s).unwrap_err().code(), Some(Errno::ENOENT));
+}
+
+/// Without a reaper, a child's orphan goes to init: still listed in its jail, not ours to wait
+/// for (ECHILD), and reaped by init when it ends (exit1; FACTS-kernel-runtime.md §3).
+#[test]
+fn without_a_reaper_orphans_go_to_init() {
+    let k = SimKernel::seeded(1);
+    let jid = jail(&k, "orphans", None);
+    let sh = k
+        .spawn(&spec(Some(jid), &["/bin/sh", "-c", "sleep 1000 & exit 0"]))
+        .unwrap();
+    assert_eq!(k.wait(sh, true).unwrap(), Some(ExitStatus::Exited(0)));
+    let left = k.jail_processes(jid).unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(
+        k.wait(left[0], false).unwrap_err().code(),
+        Some(Errno::ECHILD)
+    );
+    k.signal(left[0], Signal::SIGKILL).unwrap();
+    assert_eq!(k.jail_processes(jid).unwrap(), Vec::<Pid>::new());
+    assert!(k.snapshot().check_invariants().is_empty());
+}
+
+/// A process's reaper is fixed when it is forked: PROC_REAP_ACQUIRE does not reach the
+/// descendants of a child spawned before it (their orphans still go to init), only those
+/// spawned after (reap_acquire).
+#[test]
+fn the_reaper_is_fixed_at_fork() {
+    let k = SimKernel::seeded(1);
+    register(
+        &k,
+        "/app/parent",
+        Script::exits(0)
+            .runs_for(1000)
+            .forking(&["/bin/sleep", "1000"]),
+    );
+    let before = k.spawn(&spec(None, &["/app/parent"])).unwrap();
+    k.acquire_reaper().unwrap();
+    let after = k.spawn(&spec(None, &["/app/parent"])).unwrap();
+    let grandchildren: Vec<Pid> = k
+        .with_machine(|m| {
+            m.procs
+                .procs
+                .iter()
+                .filter(|(_, p)| matches!(p.parent, Parent::Process(_)))
+                .map(|(pid, _)| *pid)
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(grandchildren.len(), 2);
+    for pid in [before, after] {
+        assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    }
+    let (early, late) = (grandchildren[0], grandchildren[1]);
+    assert_eq!(
+        k.wait(early, false).unwrap_err().code(),
+        Some(Errno::ECHILD)
+    );
+    assert_eq!(k.wait(late, false).unwrap(), None, "adopted by the reaper");
+    k.signal(late, Signal::SIGKILL).unwrap();
+    assert_eq!(
+        k.wait(late, true).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+    assert!(k.snapshot().check_invariants().is_empty());
 }
 
 /// Jails, mounts and processes survive the trip through a shared state file, as the shim's

@@ -168,6 +168,71 @@ pub fn reaper_twice_is_ebusy<K: Kernel>(k: &K, _: &dyn Scratch) {
     expect_errno(k.acquire_reaper(), Errno::EBUSY, "already the reaper");
 }
 
+/// After jail_attach the working directory is the jail's root, and the child then changes to
+/// the spec's: a directory missing there fails the spawn with ENOENT, a file with ENOTDIR
+/// (do_jail_attach, chdir; FACTS-kernel-errno.md §10). A host directory is not inside a jail
+/// rooted elsewhere.
+pub fn spawn_needs_its_working_directory<K: Kernel>(k: &K, scratch: &dyn Scratch) {
+    let open = jail(k, "zc-cwd");
+    let work = scratch.dir("work");
+    let mut s = spec(Some(open), &["/usr/bin/true"]);
+    s.cwd = work.clone();
+    let pid = k.spawn(&s).expect("spawn in an existing directory");
+    assert_eq!(k.wait(pid, true).unwrap(), Some(ExitStatus::Exited(0)));
+    s.cwd = scratch.missing("gone");
+    expect_errno(k.spawn(&s), Errno::ENOENT, "missing working directory");
+    s.cwd = scratch.file("plain");
+    expect_errno(k.spawn(&s), Errno::ENOTDIR, "a file as working directory");
+
+    let params = JailParams {
+        name: Some("zc-cwd-rooted".into()),
+        path: Some(scratch.dir("root")),
+        persist: Some(true),
+        ..JailParams::default()
+    };
+    let rooted = k.jail_set(&params, JailFlags::CREATE).expect("rooted jail");
+    let mut s = spec(Some(rooted), &["/usr/bin/true"]);
+    s.cwd = work;
+    expect_errno(
+        k.spawn(&s),
+        Errno::ENOENT,
+        "a host directory outside the jail root",
+    );
+    assert_eq!(k.jail_processes(rooted).unwrap(), Vec::<Pid>::new());
+    k.jail_remove(rooted).unwrap();
+    k.jail_remove(open).unwrap();
+}
+
+/// PROC_REAP_ACQUIRE: a process our child leaves behind when it exits becomes ours — listed in
+/// its jail, waited for by us (not ECHILD), reaped by us (reap_acquire, exit1;
+/// FACTS-kernel-runtime.md §3).
+pub fn orphans_come_to_the_reaper<K: Kernel>(k: &K, _: &dyn Scratch) {
+    // Other rules share this test process on a real kernel: it may be the reaper already.
+    if let Err(e) = k.acquire_reaper() {
+        assert_eq!(e.code(), Some(Errno::EBUSY), "acquire: {e}");
+    }
+    let jid = jail(k, "zc-orphans");
+    let sh = k
+        .spawn(&spec(
+            Some(jid),
+            &["/bin/sh", "-c", "/bin/sleep 1000 & exit 0"],
+        ))
+        .expect("spawn sh");
+    assert_eq!(k.wait(sh, true).unwrap(), Some(ExitStatus::Exited(0)));
+    let left = k.jail_processes(jid).unwrap();
+    assert_eq!(left.len(), 1, "the orphaned sleep: {left:?}");
+    let orphan = left[0];
+    assert_ne!(orphan, sh);
+    assert_eq!(k.wait(orphan, false).unwrap(), None, "ours, still running");
+    k.signal(orphan, Signal::SIGKILL).unwrap();
+    assert_eq!(
+        k.wait(orphan, true).unwrap(),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+    assert_eq!(k.jail_processes(jid).unwrap(), Vec::<Pid>::new());
+    k.jail_remove(jid).unwrap();
+}
+
 /// One `#[test]` per rule of this module (see `conformance_tests!`).
 #[macro_export]
 #[doc(hidden)]
@@ -190,6 +255,8 @@ macro_rules! process_conformance_tests {
                     jail_processes_lists_that_jail,
                     jail_remove_kills_its_processes,
                     reaper_twice_is_ebusy,
+                    spawn_needs_its_working_directory,
+                    orphans_come_to_the_reaper,
                 ]
             );
         }

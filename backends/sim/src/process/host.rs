@@ -3,10 +3,11 @@
 //! stdio), so that a real containerd can run real commands through the shim.
 //!
 //! What is real and what is not:
-//! - Running as root, a process in a jail is chroot(2)ed into the jail's root, resolved through
-//!   the simulated mount table (a nullfs mount at the jail's path means its source, since
-//!   nothing is really mounted), then gets its groups, gid and uid. Not root: no chroot and no
-//!   credential change; the working directory is joined under the jail's root.
+//! - A process in a jail is chroot(2)ed into the jail's root, resolved through the simulated
+//!   mount table (a nullfs mount at the jail's path means its source, since nothing is really
+//!   mounted) — by default only when running as root (`ProcState::host_chroot` decides). Without
+//!   a chroot the working directory is joined under the jail's root. Running as root, the
+//!   process then gets its groups, gid and uid; otherwise its credentials stay the caller's.
 //! - Stdio paths are host paths (containerd's FIFOs) opened here, in the parent, before the
 //!   child is started: the child inherits the descriptors. A FIFO nobody reads gives
 //!   /dev/null, as a virtual process skips it.
@@ -177,13 +178,18 @@ fn set_cloexec(fd: &OwnedFd) {
 }
 
 /// Start `spec` on the host. `jail_root` is the host directory of the jail's root (`None` on
-/// the host itself).
-pub(crate) fn spawn(spec: &ProcessSpec, jail_root: Option<&Path>) -> Result<Child, Errno> {
+/// the host itself); `chroot` says whether to chroot(2) into it (a failing chroot, as when not
+/// root, is the spawn's error).
+pub(crate) fn spawn(
+    spec: &ProcessSpec,
+    jail_root: Option<&Path>,
+    chroot: bool,
+) -> Result<Child, Errno> {
     let as_root = nix::unistd::geteuid().is_root();
     let cwd = if spec.cwd.is_empty() { "/" } else { &spec.cwd };
     let inside = cwd.trim_start_matches('/');
     let (chroot, cwd, seen): (Option<PathBuf>, PathBuf, PathBuf) = match jail_root {
-        Some(root) if as_root => (Some(root.into()), cwd.into(), root.join(inside)),
+        Some(root) if chroot => (Some(root.into()), cwd.into(), root.join(inside)),
         Some(root) => (None, root.join(inside), root.join(inside)),
         None => (None, cwd.into(), cwd.into()),
     };

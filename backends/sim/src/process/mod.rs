@@ -9,23 +9,29 @@
 //!
 //! Either way the process is recorded in the machine with a pid of the sim's own, and it is a
 //! child of the OS process that spawned it: only that one can wait for it (wait4 on another's
-//! child is ECHILD). Orphan adoption by a reaper is not modelled.
+//! child is ECHILD). A virtual process may fork children of its own (`Script::forks`). Each
+//! process's reaper is fixed when it is forked: the forking OS process if that one had made
+//! itself a reaper (PROC_REAP_ACQUIRE), else its parent's reaper; a virtual process's children
+//! are re-parented to their reaper when it exits, and init(8) reaps at once what it gets
+//! (kern_fork.c do_fork, kern_exit.c exit1, kern_procctl.c reap_acquire;
+//! FACTS-kernel-runtime.md §3, FACTS-kernel-errno.md §8 and §10).
 
 mod host;
 mod programs;
 
+use programs::find_command;
 pub use programs::{default_programs, Program, Script};
 
 use crate::fault::Op;
 use crate::kernel::SimKernel;
 use crate::machine::Machine;
-use crate::mount::host_errno;
+use crate::mount::{host_errno, MAXPATHLEN};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 use std::process::Child;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -73,13 +79,30 @@ pub enum RunState {
     Exited(ExitStatus),
 }
 
+/// What a process's parent, or its reaper, is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Parent {
+    /// An OS process driving the machine (`std::process::id`): the shim, a test.
+    Caller(u32),
+    /// A simulated process.
+    Process(Pid),
+    /// init(8): what it gets it reaps at once. Also the reaper of a process no reaper owns.
+    Init,
+}
+
+/// How deep virtual processes may fork children that fork again.
+const MAX_FORK_DEPTH: u8 = 8;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proc {
     /// The jail it runs in; 0 is the host.
     pub jail: Jid,
     pub args: Vec<String>,
-    /// The OS process (`std::process::id`) that spawned it: its parent.
-    pub parent: u32,
+    /// Who can wait for it: the OS process that spawned it, the virtual process that forked
+    /// it, or after that one's exit its reaper.
+    pub parent: Parent,
+    /// `p_reaper`, fixed at fork: where it goes when its parent exits.
+    pub reaper: Parent,
     pub started_ms: u64,
     pub kind: ProcKind,
     pub state: RunState,
@@ -99,6 +122,10 @@ pub struct ProcState {
     pub last_pid: i32,
     /// Spawn real processes on the host instead of virtual ones.
     pub host_exec: bool,
+    /// Host-exec: chroot(2) a jailed process into its jail's root (which needs root), or join
+    /// its working directory under that root instead. `None`: chroot when running as root.
+    #[serde(default)]
+    pub host_chroot: Option<bool>,
     /// OS processes that made themselves reapers (procctl PROC_REAP_ACQUIRE).
     pub reapers: BTreeSet<u32>,
 }
@@ -110,6 +137,7 @@ impl Default for ProcState {
             procs: BTreeMap::new(),
             last_pid: FIRST_PID - 1,
             host_exec: false,
+            host_chroot: None,
             reapers: BTreeSet::new(),
         }
     }
@@ -144,6 +172,23 @@ pub(crate) fn open_output(path: &str) -> Result<Option<File>, Errno> {
         Ok(file) => Ok(Some(file)),
         Err(e) if fifo && e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
         Err(e) => Err(host_errno(&e)),
+    }
+}
+
+/// A virtual process's output, written at once to files opened for it (a terminal takes
+/// stderr into stdout).
+fn write_output(spec: &ProcessSpec, script: &Script, stdout: Option<File>, stderr: Option<File>) {
+    for (file, text) in [(stdout, &script.stdout), (stderr, &script.stderr)] {
+        if let Some(mut file) = file {
+            let _ = file.write_all(text.as_bytes());
+        }
+    }
+    if spec.terminal {
+        if let Some(path) = &spec.stdio.stdout {
+            if let Ok(Some(mut file)) = open_output(path) {
+                let _ = file.write_all(script.stderr.as_bytes());
+            }
+        }
     }
 }
 
@@ -182,10 +227,62 @@ impl Machine {
             .ok_or_else(|| KernelError::errno(Op::Fork, Errno::EAGAIN))
     }
 
+    /// chdir(2) to the spec's working directory, as the child does after jail_attach(2) made
+    /// the jail's root its root and working directory (do_jail_attach): a relative cwd starts
+    /// at the jail's root and `..` stops there; on the host a relative cwd is the caller's,
+    /// which the child inherits. Missing is ENOENT, not a directory ENOTDIR
+    /// (FACTS-kernel-errno.md §10). A symbolic link on the way is followed as the host
+    /// follows it, an absolute one from the host's root (not modelled: the jail's root).
+    fn chdir_rule(&self, spec: &ProcessSpec) -> Result<(), Errno> {
+        let cwd = if spec.cwd.is_empty() { "/" } else { &spec.cwd };
+        if cwd.contains('\0') {
+            return Err(Errno::EINVAL);
+        }
+        if cwd.len() + 1 > MAXPATHLEN {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let path = match spec.jail.and_then(|jid| self.jails.jails.get(&jid)) {
+            Some(jail) => {
+                let mut inside = PathBuf::new();
+                for component in Path::new(cwd).components() {
+                    match component {
+                        Component::ParentDir => {
+                            inside.pop();
+                        }
+                        Component::Normal(part) => inside.push(part),
+                        _ => {}
+                    }
+                }
+                Path::new(&jail.path)
+                    .join(inside)
+                    .to_string_lossy()
+                    .into_owned()
+            }
+            None => cwd.to_string(),
+        };
+        let found = self.namei(&path)?;
+        if !found.meta.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(())
+    }
+
+    /// The reaper a child of OS process `caller` gets: `caller` if it acquired the role, else
+    /// init (the OS processes' own reapers are outside the machine).
+    fn reaper_of_caller(&self, caller: u32) -> Parent {
+        if self.procs.reapers.contains(&caller) {
+            Parent::Caller(caller)
+        } else {
+            Parent::Init
+        }
+    }
+
     /// Spawn a virtual process: its program's behaviour comes from the table, its output goes
     /// to the stdio paths at once.
     pub(crate) fn spawn_virtual(&mut self, spec: &ProcessSpec, parent: u32) -> KResult<Pid> {
         let pid = self.spawn_checks(spec)?;
+        self.chdir_rule(spec)
+            .map_err(|errno| KernelError::errno(Op::Spawn, errno))?;
         let arg0 = &spec.args[0];
         // execve(2) resolves a relative path against the working directory.
         let path = if arg0.starts_with('/') {
@@ -209,36 +306,83 @@ impl Machine {
         };
 
         // Every check passed.
-        for (file, text) in [(stdout, &script.stdout), (stderr, &script.stderr)] {
-            if let Some(mut file) = file {
-                let _ = file.write_all(text.as_bytes());
-            }
-        }
-        if spec.terminal {
-            if let Some(path) = &spec.stdio.stdout {
-                if let Ok(Some(mut file)) = open_output(path) {
-                    let _ = file.write_all(script.stderr.as_bytes());
-                }
-            }
-        }
-        let state = match script.run_ms {
-            Some(0) => RunState::Exited(exit_code(script.exit_code)),
-            Some(ms) => RunState::Running {
-                exit_at_ms: Some(self.clock_ms.saturating_add(ms)),
-            },
-            None => RunState::Running { exit_at_ms: None },
+        write_output(spec, &script, stdout, stderr);
+        let reaper = self.reaper_of_caller(parent);
+        self.start_virtual(pid, spec, Parent::Caller(parent), reaper, script, 0);
+        Ok(pid)
+    }
+
+    /// Record virtual process `pid` running `script`, fork the children the script starts,
+    /// then let it exit if its run time is none.
+    fn start_virtual(
+        &mut self,
+        pid: Pid,
+        spec: &ProcessSpec,
+        parent: Parent,
+        reaper: Parent,
+        script: Script,
+        depth: u8,
+    ) {
+        let (state, exits_now) = match script.run_ms {
+            Some(0) => (RunState::Running { exit_at_ms: None }, true),
+            Some(ms) => (
+                RunState::Running {
+                    exit_at_ms: Some(self.clock_ms.saturating_add(ms)),
+                },
+                false,
+            ),
+            None => (RunState::Running { exit_at_ms: None }, false),
         };
         self.record_spawn(
             pid,
             spec,
             parent,
+            reaper,
             ProcKind::Virtual {
                 exit_code: script.exit_code,
                 ignores: script.ignores,
             },
             state,
         );
-        Ok(pid)
+        for argv in script.forks {
+            self.fork_virtual(pid, reaper, spec, argv, depth + 1);
+        }
+        if exits_now {
+            self.exit_process(pid, exit_code(script.exit_code));
+        }
+    }
+
+    /// Virtual process `parent` forks a child that execs `argv`, in its jail with its
+    /// working directory and stdio. A program not found leaves sh's "not found" child (127);
+    /// with no pid free (or forks nested too deep) the fork fails and nothing starts.
+    fn fork_virtual(
+        &mut self,
+        parent: Pid,
+        reaper: Parent,
+        spec: &ProcessSpec,
+        argv: Vec<String>,
+        depth: u8,
+    ) {
+        let Some(pid) = self.next_pid().filter(|_| depth <= MAX_FORK_DEPTH) else {
+            return;
+        };
+        let command = argv.first().map_or("", String::as_str);
+        let script = match find_command(&self.procs.programs, command) {
+            Some(program) => program.run(&argv, &self.procs.programs),
+            None => Script::exits(127).stderr(&format!("sh: {command}: not found\n")),
+        };
+        let child = ProcessSpec {
+            args: argv,
+            ..spec.clone()
+        };
+        let out = |path: &Option<String>| path.as_deref().and_then(|p| open_output(p).ok()?);
+        let stderr = if spec.terminal {
+            None
+        } else {
+            out(&spec.stdio.stderr)
+        };
+        write_output(&child, &script, out(&spec.stdio.stdout), stderr);
+        self.start_virtual(pid, &child, Parent::Process(parent), reaper, script, depth);
     }
 
     /// Spawn a real process on the host; its `Child` goes to `local`.
@@ -253,14 +397,20 @@ impl Machine {
             .jail
             .and_then(|jid| self.jails.jails.get(&jid))
             .map(|jail| self.host_path(Path::new(&jail.path)));
-        let child = host::spawn(spec, root.as_deref())
+        let chroot = self
+            .procs
+            .host_chroot
+            .unwrap_or_else(|| nix::unistd::geteuid().is_root());
+        let child = host::spawn(spec, root.as_deref(), chroot)
             .map_err(|errno| KernelError::errno(Op::Execve, errno))?;
         let host_pid = child.id() as i32;
         local.lock().insert(pid, child);
+        let reaper = self.reaper_of_caller(parent);
         self.record_spawn(
             pid,
             spec,
-            parent,
+            Parent::Caller(parent),
+            reaper,
             ProcKind::Host { host_pid },
             RunState::Running { exit_at_ms: None },
         );
@@ -271,7 +421,8 @@ impl Machine {
         &mut self,
         pid: Pid,
         spec: &ProcessSpec,
-        parent: u32,
+        parent: Parent,
+        reaper: Parent,
         kind: ProcKind,
         state: RunState,
     ) {
@@ -282,6 +433,7 @@ impl Machine {
                 jail: spec.jail.unwrap_or(Jid(0)),
                 args: spec.args.clone(),
                 parent,
+                reaper,
                 started_ms: self.clock_ms,
                 kind,
                 state,
@@ -290,13 +442,22 @@ impl Machine {
         self.settle_jails();
     }
 
-    /// A process ends: it becomes a zombie, and its jail may start dying.
+    /// A process ends: it becomes a zombie, its children go to their reaper (exit1), init
+    /// reaps the zombies it is parent of, and its jail may start dying.
     fn exit_process(&mut self, pid: Pid, status: ExitStatus) {
         if let Some(p) = self.procs.procs.get_mut(&pid) {
             if p.is_live() {
                 p.state = RunState::Exited(status);
             }
         }
+        for child in self.procs.procs.values_mut() {
+            if child.parent == Parent::Process(pid) {
+                child.parent = child.reaper;
+            }
+        }
+        self.procs
+            .procs
+            .retain(|_, p| p.is_live() || p.parent != Parent::Init);
         self.settle_jails();
     }
 
@@ -391,7 +552,7 @@ impl Machine {
     /// simulated time: the process runs until signalled, is stopped, or is a host process.
     pub(crate) fn wait_blocks(&self, pid: Pid, caller: u32) -> bool {
         self.procs.procs.get(&pid).is_some_and(|p| {
-            p.parent == caller
+            p.parent == Parent::Caller(caller)
                 && matches!(
                     p.state,
                     RunState::Running { exit_at_ms: None } | RunState::Stopped { .. }
@@ -399,7 +560,7 @@ impl Machine {
         })
     }
 
-    /// wait4(2) for one child. Blocking on a virtual process that ends by itself moves the
+    /// wait4(2) for one child (an adopted orphan is one). Blocking on a virtual process that ends by itself moves the
     /// clock to its end: waiting is then the only thing happening.
     pub(crate) fn wait_rule(
         &mut self,
@@ -410,7 +571,12 @@ impl Machine {
         let fail = |errno| KernelError::errno(Op::Wait, errno);
         // Not our child (or no such process, or a pid ≤ 0, which would mean any child or a
         // process group: not simulated).
-        let Some(p) = self.procs.procs.get(&pid).filter(|p| p.parent == caller) else {
+        let Some(p) = self
+            .procs
+            .procs
+            .get(&pid)
+            .filter(|p| p.parent == Parent::Caller(caller))
+        else {
             return Err(fail(Errno::ECHILD));
         };
         if let (
@@ -512,6 +678,15 @@ impl Machine {
             if p.is_live() && matches!(p.kind, ProcKind::Virtual { .. }) && !self.jail_alive(p.jail)
             {
                 problems.push(format!("{at}: running in dying jail {}", p.jail));
+            }
+            // exit1 re-parents a process's children before it becomes a zombie.
+            if let Parent::Process(parent) = p.parent {
+                if !self.procs.procs.get(&parent).is_some_and(Proc::is_live) {
+                    problems.push(format!("{at}: its parent {parent} has exited"));
+                }
+            }
+            if p.parent == Parent::Init && !p.is_live() {
+                problems.push(format!("{at}: a zombie init has not reaped"));
             }
             if let RunState::Running {
                 exit_at_ms: Some(at_ms),

@@ -9,7 +9,7 @@
 //! | `/usr/bin/true`, `/usr/bin/false` | exit 0, exit 1 |
 //! | `/bin/echo [-n] words…` | writes the words to stdout |
 //! | `/bin/sleep N[smhd]…` | runs N seconds of simulated time, then exits 0 |
-//! | `/bin/sh -c SCRIPT` | `exit [N]`, `true`, `false`, `:`, `echo …`, or one command found by name in /bin, /usr/bin, /sbin, /usr/sbin (optionally after `exec`); anything else is "not found", 127 |
+//! | `/bin/sh -c SCRIPT` | `exit [N]`, `true`, `false`, `:`, `echo …`, or one command found by name in /bin, /usr/bin, /sbin, /usr/sbin (optionally after `exec`); anything else is "not found", 127. Commands before a `&` run in children it forks first (`sleep 100 & exit 0`) |
 //!
 //! Tests register more (`Program::Script`) by path in `ProcState::programs`.
 
@@ -27,6 +27,11 @@ pub struct Script {
     pub run_ms: Option<u64>,
     /// Signals it ignores (SIGKILL and SIGSTOP cannot be ignored).
     pub ignores: Vec<Signal>,
+    /// Children it forks as it starts, each an argv whose argv[0] is found as sh finds a
+    /// command (a path, or a name in /bin, /usr/bin, /sbin, /usr/sbin). They share its jail,
+    /// working directory and stdio.
+    #[serde(default)]
+    pub forks: Vec<Vec<String>>,
 }
 
 impl Script {
@@ -62,6 +67,28 @@ impl Script {
     pub fn ignoring(mut self, signal: Signal) -> Self {
         self.ignores.push(signal);
         self
+    }
+
+    /// Forks a child running `argv` as it starts.
+    pub fn forking(mut self, argv: &[&str]) -> Self {
+        self.forks
+            .push(argv.iter().map(|a| a.to_string()).collect());
+        self
+    }
+}
+
+/// The program a command names, as sh finds it: a path as given, a bare name in /bin,
+/// /usr/bin, /sbin or /usr/sbin.
+pub(crate) fn find_command<'a>(
+    table: &'a BTreeMap<String, Program>,
+    command: &str,
+) -> Option<&'a Program> {
+    if command.contains('/') {
+        table.get(command)
+    } else {
+        ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"]
+            .iter()
+            .find_map(|dir| table.get(&format!("{dir}{command}")))
     }
 }
 
@@ -150,7 +177,33 @@ fn sleep(operands: &[String]) -> Script {
     Script::exits(0).runs_for(total_ms.min(u64::MAX as f64) as u64)
 }
 
+/// sh(1) reduced to what the sim runs: each command before a `&` goes to a child sh forks (a
+/// simple command: the child execs it), then the last command runs as `sh_command` says.
 fn sh(options: &[String], table: &BTreeMap<String, Program>, depth: u8) -> Script {
+    match options {
+        [flag, script, rest @ ..]
+            if flag.starts_with('-')
+                && flag.contains('c')
+                && script.contains('&')
+                && !script.contains("&&") =>
+        {
+            let mut parts: Vec<&str> = script.split('&').collect();
+            let last = parts.pop().unwrap_or_default();
+            let mut args = vec![flag.clone(), last.to_string()];
+            args.extend(rest.iter().cloned());
+            let mut result = sh_command(&args, table, depth);
+            let forks = parts
+                .iter()
+                .map(|part| part.split_whitespace().map(str::to_string).collect())
+                .filter(|argv: &Vec<String>| !argv.is_empty());
+            result.forks.splice(0..0, forks);
+            result
+        }
+        _ => sh_command(options, table, depth),
+    }
+}
+
+fn sh_command(options: &[String], table: &BTreeMap<String, Program>, depth: u8) -> Script {
     let Some(first) = options.first() else {
         // Commands from stdin: the sim feeds none, so it is at its end at once.
         return Script::exits(0);
@@ -181,19 +234,10 @@ fn sh(options: &[String], table: &BTreeMap<String, Program>, depth: u8) -> Scrip
         ":" | "true" => Script::exits(0),
         "false" => Script::exits(1),
         "echo" => echo(&words[1..]),
-        _ => {
-            let found = if command.contains('/') {
-                table.get(command)
-            } else {
-                ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"]
-                    .iter()
-                    .find_map(|dir| table.get(&format!("{dir}{command}")))
-            };
-            match found {
-                Some(program) if depth < MAX_DEPTH => program.run_at(&words, table, depth + 1),
-                _ => Script::exits(127).stderr(&format!("sh: {command}: not found\n")),
-            }
-        }
+        _ => match find_command(table, command) {
+            Some(program) if depth < MAX_DEPTH => program.run_at(&words, table, depth + 1),
+            _ => Script::exits(127).stderr(&format!("sh: {command}: not found\n")),
+        },
     }
 }
 
@@ -228,5 +272,15 @@ mod tests {
             (127, "sh: nonesuch: not found\n")
         );
         assert_eq!(run(&["/bin/sh"]).exit_code, 0);
+        let forking = run(&["/bin/sh", "-c", "sleep 100 & /bin/echo x & exit 4"]);
+        assert_eq!(forking.exit_code, 4);
+        assert_eq!(
+            forking.forks,
+            [
+                vec!["sleep".to_string(), "100".into()],
+                vec!["/bin/echo".into(), "x".into()]
+            ]
+        );
+        assert_eq!(run(&["/bin/sh", "-c", "sleep 100 &"]).exit_code, 0);
     }
 }
