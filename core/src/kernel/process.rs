@@ -130,7 +130,9 @@ impl ProcessSpec {
 
 pub trait Processes {
     /// fork, jail_attach(2) into `spec.jail`, set credentials, limits, umask, cwd and stdio,
-    /// then execve(2). An execve failure (no such file, not executable) is the spawn's error.
+    /// then execve(2). An execve failure (no such file, not executable) is the spawn's error,
+    /// and so is a chdir failure: `spec.cwd` is looked up inside the jail's root (ENOENT when
+    /// missing there).
     fn spawn(&self, spec: &ProcessSpec) -> KResult<Pid>;
     /// kill(2).
     fn signal(&self, pid: Pid, signal: Signal) -> KResult<()>;
@@ -138,6 +140,8 @@ pub trait Processes {
     fn wait(&self, pid: Pid, block: bool) -> KResult<Option<ExitStatus>>;
     /// The processes inside jail `jid` (sysctl `kern.proc`, filtered by `ki_jid`).
     fn jail_processes(&self, jid: Jid) -> KResult<Vec<Pid>>;
-    /// procctl(P_PID, getpid(), PROC_REAP_ACQUIRE): orphans of our children come to us.
+    /// procctl(P_PID, getpid(), PROC_REAP_ACQUIRE): processes forked from now on under us
+    /// keep us as their reaper, so their orphans become our children (`wait` reaps them).
+    /// Descendants of children spawned before keep the reaper they had.
     fn acquire_reaper(&self) -> KResult<()>;
 }
