@@ -279,8 +279,9 @@ pub fn update_runs_the_mounted_file_systems_code<K: Kernel>(k: &K, scratch: &dyn
 
 /// tmpfs updates (tmpfs_mount): an option tmpfs does not know is EINVAL; one it knows but
 /// cannot change is EOPNOTSUPP (only from, easize, export, nomtime, size and nosymfollow
-/// pass), and so is a new size; the same size and nomtime are accepted. The options of the
-/// first mount take part (vfs_mergeopts). FACTS-kernel-runtime.md §6.
+/// pass), and so is a new size; the same size and "from" are accepted (not nomtime, whose
+/// release is UNCONFIRMED). The options of the first mount take part (vfs_mergeopts).
+/// FACTS-kernel-runtime.md §6.
 pub fn tmpfs_update_options<K: Kernel>(k: &K, scratch: &dyn Scratch) {
     let dir = scratch.dir("tmpupd");
     let mut first = request("tmpfs", &dir, None);
@@ -302,8 +303,8 @@ pub fn tmpfs_update_options<K: Kernel>(k: &K, scratch: &dyn Scratch) {
     }
     k.nmount(&update(tmpfs(), none, &[("size", "1m")]))
         .expect("the same size");
-    k.nmount(&update(tmpfs(), none, &[("nomtime", "")]))
-        .expect("nomtime");
+    k.nmount(&update(tmpfs(), none, &[("from", "tmpfs")]))
+        .expect("from");
     k.unmount(&dir, MountFlags::default()).expect("unmount");
 
     // A first mount with an option updates cannot carry: every later update carries it too.
