@@ -3,13 +3,16 @@
 //! containerd runs a shim as several processes (`start`, the server, `delete`), and a host may
 //! run several shims, so each change is one read-modify-write under an exclusive flock(2) on a
 //! sibling `.lock` file. The new state goes to a temporary file renamed over the old one, so a
-//! crash mid-write never leaves half a state behind.
+//! crash mid-write never leaves half a state behind; the file and then its directory are
+//! fsynced, so a state that was written is still there after a power cut (the state must be
+//! on disk before the kernel change it describes). A transaction that changes nothing writes
+//! nothing.
 
 use nix::fcntl::{Flock, FlockArg};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -39,8 +42,12 @@ impl<T: Serialize + DeserializeOwned + Default> StateFile<T> {
     ) -> Result<R, E> {
         let _lock = self.lock()?;
         let mut state = self.read()?;
+        let before = to_json(&state)?;
         let value = body(&mut state)?;
-        self.write(&state)?;
+        let after = to_json(&state)?;
+        if after != before {
+            self.write(&after)?;
+        }
         Ok(value)
     }
 
@@ -69,13 +76,18 @@ impl<T: Serialize + DeserializeOwned + Default> StateFile<T> {
         }
     }
 
-    fn write(&self, state: &T) -> io::Result<()> {
+    fn write(&self, bytes: &[u8]) -> io::Result<()> {
         let tmp = self.sibling(".tmp");
-        fs::write(
-            &tmp,
-            serde_json::to_vec_pretty(state).map_err(io::Error::other)?,
-        )?;
-        fs::rename(&tmp, &self.path)
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, &self.path)?;
+        // The rename is only durable once the directory entry is.
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        File::open(dir)?.sync_all()
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -83,6 +95,10 @@ impl<T: Serialize + DeserializeOwned + Default> StateFile<T> {
         name.push(suffix);
         PathBuf::from(name)
     }
+}
+
+fn to_json<T: Serialize>(state: &T) -> io::Result<Vec<u8>> {
+    serde_json::to_vec_pretty(state).map_err(io::Error::other)
 }
 
 #[cfg(test)]
@@ -108,6 +124,40 @@ mod tests {
             .transaction(|v| Ok::<_, io::Error>(v.clone()))
             .unwrap();
         assert_eq!(seen, vec![1]);
+    }
+
+    #[test]
+    fn a_transaction_that_changes_nothing_does_not_rewrite_the_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let file = StateFile::<Vec<u32>>::new(&path);
+        file.transaction(|_| Ok::<_, io::Error>(())).unwrap();
+        assert!(
+            !path.exists(),
+            "an unchanged default state created the file"
+        );
+        file.transaction(|v| {
+            v.push(1);
+            Ok::<_, io::Error>(())
+        })
+        .unwrap();
+        let before = fs::metadata(&path).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let seen = file.transaction(|v| Ok::<_, io::Error>(v.clone())).unwrap();
+        assert_eq!(seen, [1]);
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!(
+            (before.ino(), before.mtime(), before.mtime_nsec()),
+            (after.ino(), after.mtime(), after.mtime_nsec()),
+            "a read-only transaction rewrote the file"
+        );
+        file.transaction(|v| {
+            v.push(2);
+            Ok::<_, io::Error>(())
+        })
+        .unwrap();
+        assert_ne!(fs::metadata(&path).unwrap().ino(), before.ino());
     }
 
     #[test]

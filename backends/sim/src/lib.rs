@@ -22,4 +22,4 @@ mod store;
 pub use fault::{FaultPlan, FaultRule, Op};
 pub use kernel::SimKernel;
 pub use machine::{Machine, Profile, SimConfig, TraceEntry};
-pub use store::STATE_ENV;
+pub use store::{DIED_EXIT_CODE, DIE_AFTER_ENV, STATE_ENV};
