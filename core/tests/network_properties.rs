@@ -246,10 +246,13 @@ impl Run {
                     )));
                 }
             }
-            // A create that finishes an earlier, interrupted one may have changed things; a
-            // fresh create and any attach must not.
+            // A create that finishes an earlier, interrupted one, or an attach that rolls
+            // back one, may have changed things; a fresh create or attach must not.
             let fresh = match step {
                 Step::Create(n) => !before.1.networks.contains_key(&network_config(*n).name),
+                Step::Attach { container, .. } => {
+                    !before.1.containers.contains_key(&container_id(*container))
+                }
                 _ => true,
             };
             if undone && fresh && matches!(step, Step::Attach { .. } | Step::Create(_)) {
@@ -266,7 +269,7 @@ impl Run {
             }
         } else if let Step::Attach { container, .. } = step {
             let record = self.host.net.container(&container_id(*container)).unwrap();
-            if !matches!(record.map(|r| r.status), Some(AttachStatus::Attached(_))) {
+            if !matches!(record.map(|r| r.status), Some(AttachStatus::Attached)) {
                 return Err(self.report(format!("{step:?} succeeded but is not recorded")));
             }
         }

@@ -6,10 +6,11 @@ use super::files::{hosts_file, Dns};
 use super::names::{
     bridge_name, container_anchor, container_key, host_end_name, CONTAINER_INTERFACE,
 };
+use super::names::{interim_name, interim_unit};
 use super::rules::{published_port_rules, replace_anchor_rules, CONTAINER_RULESETS};
 use super::state::{
-    port_key, transact, AttachStatus, ContainerRecord, LoopbackBefore, NetState, NetStore,
-    NetworkStatus,
+    owned_container, port_key, transact, AttachStatus, Claim, ContainerRecord, LoopbackBefore,
+    NetState, NetStore, NetworkStatus, RecordKey,
 };
 use super::undo::{undo_all, Undo, LOOPBACK};
 use super::Networks;
@@ -53,6 +54,7 @@ pub struct Attachment {
 
 /// What the reserving transaction hands to the kernel steps.
 struct Plan {
+    id: String,
     record: ContainerRecord,
     config: NetworkConfig,
     egress: Option<String>,
@@ -67,15 +69,27 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
     /// fail too, the error is `RollbackIncomplete` and a detach finishes the job.)
     pub fn attach(&self, request: &AttachRequest) -> Result<Attachment, NetworkError> {
         check_request(request)?;
-        let plan = transact(&self.store, |s| reserve(s, request))?;
         let id = &request.container_id;
+        let claim = self.store.claim(RecordKey::Container(id))?;
+        // An attach that failed or died half way (nobody works on it: we hold the claim) is
+        // rolled back before this one starts.
+        if let Some(record) = self.container(id)? {
+            if record.status == AttachStatus::Attaching {
+                self.tear_down(id, &record)?;
+            }
+        }
+        let loopback = self.loopback_before(request.jid)?;
+        let plan = transact(&self.store, |s| {
+            reserve(s, request, &loopback, claim.owner())
+        })?;
 
         let mut undo = Vec::new();
-        let plumbed = self.plumb(&plan, &mut undo).and_then(|loopback| {
+        let plumbed = self.plumb(&plan, &claim, &mut undo).and_then(|()| {
             transact(&self.store, |s| {
-                if let Some(record) = s.containers.get_mut(id) {
-                    record.status = AttachStatus::Attached(loopback);
-                }
+                let record = owned_container(s, id, &claim)?;
+                record.status = AttachStatus::Attached;
+                record.pending.clear();
+                record.owner = None;
                 Ok(())
             })
         });
@@ -84,7 +98,9 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             if leftovers.is_empty() {
                 // Should this fail, the record stays `Attaching`; detach releases it.
                 let _ = transact(&self.store, |s| {
-                    release(s, id, Some(plan.ipam_next_before));
+                    if owned_container(s, id, &claim).is_ok() {
+                        release(s, id, Some(plan.ipam_next_before));
+                    }
                     Ok(())
                 });
                 return Err(error);
@@ -92,8 +108,9 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             // Detach takes the steps left over (best effort: without the record, the
             // teardown of a whole attach still runs).
             let _ = transact(&self.store, |s| {
-                if let Some(record) = s.containers.get_mut(id) {
+                if let Ok(record) = owned_container(s, id, &claim) {
                     record.pending = leftovers.steps.clone();
+                    record.owner = None;
                 }
                 Ok(())
             });
@@ -121,9 +138,8 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         })
     }
 
-    /// The kernel steps of `attach`, each recording in `undo` how to take it back. Returns
-    /// lo0's state from before, for detach to restore.
-    fn plumb(&self, plan: &Plan, undo: &mut Vec<Undo>) -> Result<LoopbackBefore, NetworkError> {
+    /// The kernel steps of `attach`, each recording in `undo` how to take it back.
+    fn plumb(&self, plan: &Plan, claim: &Claim, undo: &mut Vec<Undo>) -> Result<(), NetworkError> {
         let kernel = &*self.kernel;
         let (record, config) = (&plan.record, &plan.config);
         let (host, jail) = (Vnet::Host, Vnet::Jail(record.jid));
@@ -132,9 +148,14 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         let bridge = config.bridge();
         let eth0 = CONTAINER_INTERFACE;
 
-        let a_end = kernel
-            .create_interface(host, "epair")
-            .during(|| step("create an epair".to_string()))?;
+        let recorded = record.pending.first().cloned();
+        let a_end = self.clone_recorded(
+            RecordKey::Container(&plan.id),
+            claim,
+            "epair",
+            &record.key,
+            recorded,
+        )?;
         undo.push(Undo::Destroy {
             vnet: host,
             name: a_end.clone(),
@@ -189,7 +210,8 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 .add_inet6_alias(jail, eth0, &alias)
                 .during(|| step(format!("add {address6} to {eth0}")))?;
         }
-        let loopback = self.raise_loopback(record.jid, undo)?;
+        let loopback = record.loopback.clone().unwrap_or_default();
+        self.raise_loopback(record.jid, &loopback, undo)?;
         kernel
             .add_route(jail, &Route::default_via(IpAddr::V4(config.gateway)))
             .during(|| step(format!("add the default route via {}", config.gateway)))?;
@@ -214,32 +236,39 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             replace_anchor_rules(kernel, &anchor, CONTAINER_RULESETS, &rules)
                 .during(|| step(format!("load the published ports into pf anchor {anchor}")))?;
         }
-        Ok(loopback)
+        Ok(())
     }
 
-    /// Give jail `jid`'s lo0 127.0.0.1/8 and ::1 and bring it up, as far as it lacks them.
-    fn raise_loopback(
-        &self,
-        jid: Jid,
-        undo: &mut Vec<Undo>,
-    ) -> Result<LoopbackBefore, NetworkError> {
-        let kernel = &*self.kernel;
-        let jail = Vnet::Jail(jid);
-        let step = |what: String| format!("jail {jid}: {what}");
-        let lo0 = kernel
-            .list_interfaces(jail)
-            .during(|| step("list the interfaces".to_string()))?
+    /// Jail `jid`'s lo0 as it is, before attach touches it.
+    fn loopback_before(&self, jid: Jid) -> Result<LoopbackBefore, NetworkError> {
+        let lo0 = self
+            .kernel
+            .list_interfaces(Vnet::Jail(jid))
+            .during(|| format!("jail {jid}: list the interfaces"))?
             .into_iter()
             .find(|i| i.name == LOOPBACK)
             .ok_or_else(|| NetworkError::Kernel {
-                step: step("find lo0".into()),
+                step: format!("jail {jid}: find lo0"),
                 source: KernelError::errno(Op::ListInterfaces, Errno::ENXIO),
             })?;
-        let before = LoopbackBefore {
+        Ok(LoopbackBefore {
             flags: lo0.flags,
             inet: lo0.inet,
             inet6: lo0.inet6,
-        };
+        })
+    }
+
+    /// Give jail `jid`'s lo0 127.0.0.1/8 and ::1 and bring it up, as far as it lacked them
+    /// `before`.
+    fn raise_loopback(
+        &self,
+        jid: Jid,
+        before: &LoopbackBefore,
+        undo: &mut Vec<Undo>,
+    ) -> Result<(), NetworkError> {
+        let kernel = &*self.kernel;
+        let jail = Vnet::Jail(jid);
+        let step = |what: String| format!("jail {jid}: {what}");
         undo.push(Undo::RestoreLoopback {
             jid,
             before: before.clone(),
@@ -259,17 +288,28 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 .set_interface_flags(jail, LOOPBACK, before.flags.with(IfFlags::UP))
                 .during(|| step("bring lo0 up".to_string()))?;
         }
-        Ok(before)
+        Ok(())
     }
 
     /// Detach container `id`: undo its attach, last step first, and release its address,
     /// names and ports. Detaching a container that is not attached is Ok, and so is finding
     /// pieces already gone (the jail was removed first and took its end of the epair along).
     pub fn detach(&self, id: &str) -> Result<(), NetworkError> {
-        let Some(record) = self.container(id)? else {
-            return Ok(());
-        };
-        let mut steps = teardown(&record);
+        // Waits for an attach of the same container still at work (containerd's delete after
+        // a Create that timed out): tearing down under it would leave what it makes next.
+        let _claim = self.store.claim(RecordKey::Container(id))?;
+        match self.container(id)? {
+            Some(record) => self.tear_down(id, &record),
+            None => Ok(()),
+        }
+    }
+
+    /// Undo container `id`'s attach as `record` has it, then forget it. The caller holds
+    /// the claim on it.
+    fn tear_down(&self, id: &str, record: &ContainerRecord) -> Result<(), NetworkError> {
+        // The pending steps go last, and so are undone first: an epair's interim name among
+        // them is unique only while the renamed epair still holds its unit.
+        let mut steps = teardown(record);
         steps.extend(record.pending.iter().cloned());
         let leftovers = undo_all(&*self.kernel, &steps);
         if !leftovers.is_empty() {
@@ -298,8 +338,8 @@ fn teardown(record: &ContainerRecord) -> Vec<Undo> {
             member: host_end,
         },
     ];
-    // Interrupted before lo0's old state was recorded: leave lo0 alone.
-    if let AttachStatus::Attached(before) = &record.status {
+    // A record from before lo0's old state was kept with it: leave lo0 alone.
+    if let Some(before) = &record.loopback {
         steps.push(Undo::RestoreLoopback {
             jid: record.jid,
             before: before.clone(),
@@ -354,7 +394,12 @@ fn check_request(request: &AttachRequest) -> Result<(), NetworkError> {
 
 /// The first transaction of an attach: check everything, then take an address, a key and
 /// the ports, and record the container as attaching.
-fn reserve(s: &mut NetState, request: &AttachRequest) -> Result<Plan, NetworkError> {
+fn reserve(
+    s: &mut NetState,
+    request: &AttachRequest,
+    loopback: &LoopbackBefore,
+    owner: &str,
+) -> Result<Plan, NetworkError> {
     let id = &request.container_id;
     if let Some(existing) = s.containers.get(id) {
         return Err(NetworkError::AlreadyAttached {
@@ -418,9 +463,16 @@ fn reserve(s: &mut NetState, request: &AttachRequest) -> Result<Plan, NetworkErr
         address6: network.config.address6(offset),
         ports: request.ports.clone(),
         status: AttachStatus::Attaching,
-        pending: Vec::new(),
+        loopback: Some(loopback.clone()),
+        // The epair's first interim name, on disk before the epair exists.
+        pending: vec![Undo::Destroy {
+            vnet: Vnet::Host,
+            name: interim_name("epair", interim_unit(&key, 0)),
+        }],
+        owner: Some(owner.to_string()),
     };
     let plan = Plan {
+        id: id.clone(),
         record: record.clone(),
         config: network.config.clone(),
         egress: network.egress.clone(),

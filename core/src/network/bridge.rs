@@ -4,13 +4,16 @@ use super::config::{overlaps, NetworkConfig};
 use super::error::{During, NetworkError};
 use super::names::network_anchor;
 use super::rules::{nat_rule, replace_anchor_rules, NETWORK_RULESETS};
-use super::state::{transact, NetStore, NetworkRecord, NetworkStatus};
+use super::state::{
+    owned_network, transact, Claim, NetStore, NetworkRecord, NetworkStatus, RecordKey,
+};
 use super::undo::{undo_all, Undo};
 use super::Networks;
 use crate::kernel::net::{Inet6Alias, InetAlias};
 use crate::kernel::{Errno, IfFlags, Interface, Kernel, Vnet};
 use ipnet::{IpNet, Ipv4Net};
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 /// What a create call has to do, decided in its first transaction.
 enum Plan {
@@ -32,6 +35,8 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         config.validate()?;
         let kernel = &*self.kernel;
         let name = &config.name;
+        let claim = self.store.claim(RecordKey::Network(name))?;
+        let owner = Some(claim.owner().to_string());
         let egress = match &config.egress {
             Some(egress) => Some(egress.clone()),
             None => self.default_route_interface()?,
@@ -44,7 +49,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             .during(|| "list the host's interfaces".into())?;
 
         let plan = transact(&self.store, |s| {
-            if let Some(record) = s.networks.get(name) {
+            if let Some(record) = s.networks.get_mut(name) {
                 if let Some(field) = record.config.first_difference(config) {
                     return Err(NetworkError::NetworkConflict {
                         network: name.clone(),
@@ -54,9 +59,14 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 return match record.status {
                     NetworkStatus::Ready => Ok(Plan::Verify),
                     _ if config.nat && egress.is_none() => Err(no_egress()),
-                    _ => Ok(Plan::Finish {
-                        pending: record.pending.clone(),
-                    }),
+                    // Half created or removed, and nobody works on it (we hold the claim):
+                    // an earlier call failed or died. Take it over.
+                    _ => {
+                        record.owner = owner.clone();
+                        Ok(Plan::Finish {
+                            pending: record.pending.clone(),
+                        })
+                    }
                 };
             }
             if config.nat && egress.is_none() {
@@ -84,40 +94,57 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                     ipam: Default::default(),
                     containers: Default::default(),
                     pending: Vec::new(),
+                    owner: owner.clone(),
                 },
             );
             Ok(Plan::Build)
         })?;
 
-        let (fresh, bridge_exists) = match plan {
-            Plan::Build => (true, false),
+        let (fresh, found) = match plan {
+            Plan::Build => (true, None),
             Plan::Verify => match self.bridge_exists(config)? {
                 true => return Ok(()),
-                // Recorded but gone (the kernel restarted under a kept store): rebuild.
-                false => (false, false),
+                // Recorded but gone (the kernel restarted under a kept store): rebuild. Marked
+                // `Creating` first, so that no attach plumbs into the missing bridge meanwhile
+                // and a rebuild that fails or dies is not taken for a ready network.
+                false => {
+                    transact(&self.store, |s| {
+                        let record =
+                            s.networks
+                                .get_mut(name)
+                                .ok_or_else(|| NetworkError::RecordLost {
+                                    record: RecordKey::Network(name).to_string(),
+                                })?;
+                        record.status = NetworkStatus::Creating;
+                        record.owner = owner.clone();
+                        Ok(())
+                    })?;
+                    (false, None)
+                }
             },
             Plan::Finish { pending } => {
                 let leftovers = undo_all(kernel, &pending);
                 if !leftovers.is_empty() {
+                    self.let_go(name, &claim);
                     return Err(NetworkError::TeardownIncomplete {
                         what: format!("network {name:?}"),
                         leftovers: leftovers.reasons,
                     });
                 }
-                (false, self.bridge_exists(config)?)
+                (false, self.find_bridge(config)?)
             }
         };
 
         let mut undo = Vec::new();
         let built = self
-            .build(config, egress.as_deref(), bridge_exists, &mut undo)
+            .build(config, egress.as_deref(), found.as_ref(), &claim, &mut undo)
             .and_then(|()| {
                 transact(&self.store, |s| {
-                    if let Some(record) = s.networks.get_mut(name) {
-                        record.status = NetworkStatus::Ready;
-                        record.egress = egress.clone();
-                        record.pending.clear();
-                    }
+                    let record = owned_network(s, name, &claim)?;
+                    record.status = NetworkStatus::Ready;
+                    record.egress = egress.clone();
+                    record.pending.clear();
+                    record.owner = None;
                     Ok(())
                 })
             });
@@ -126,7 +153,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         // Should this transaction fail, the record stays as it is, and creating or removing
         // the network again finishes the job.
         let _ = transact(&self.store, |s| {
-            let Some(record) = s.networks.get_mut(name) else {
+            let Ok(record) = owned_network(s, name, &claim) else {
                 return Ok(());
             };
             if fresh && leftovers.is_empty() && record.containers.is_empty() {
@@ -134,6 +161,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 s.networks.remove(name);
             } else {
                 record.pending = leftovers.steps.clone();
+                record.owner = None;
             }
             Ok(())
         });
@@ -142,6 +170,17 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         } else {
             Err(error.rollback_incomplete(&leftovers))
         }
+    }
+
+    /// Give up network `name`, leaving its record for a later call to finish (best effort:
+    /// a record still naming this call is taken over all the same once the claim is gone).
+    fn let_go(&self, name: &str, claim: &Claim) {
+        let _ = transact(&self.store, |s| {
+            if let Ok(record) = owned_network(s, name, claim) {
+                record.owner = None;
+            }
+            Ok(())
+        });
     }
 
     /// Whether network `config`'s bridge exists.
@@ -153,12 +192,26 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         }
     }
 
-    /// The kernel steps of `create`, each recording in `undo` how to take it back.
+    /// Network `config`'s bridge as it is now, if it exists.
+    fn find_bridge(&self, config: &NetworkConfig) -> Result<Option<Interface>, NetworkError> {
+        let bridge = config.bridge();
+        Ok(self
+            .kernel
+            .list_interfaces(Vnet::Host)
+            .during(|| format!("network {:?}: look for the bridge", config.name))?
+            .into_iter()
+            .find(|i| i.name == bridge))
+    }
+
+    /// The kernel steps of `create`, each recording in `undo` how to take it back. `found`
+    /// is the bridge when it exists already (left by an earlier call): it is configured
+    /// as it stands, and what this call changes on it is undone on failure.
     fn build(
         &self,
         config: &NetworkConfig,
         egress: Option<&str>,
-        bridge_exists: bool,
+        found: Option<&Interface>,
+        claim: &Claim,
         undo: &mut Vec<Undo>,
     ) -> Result<(), NetworkError> {
         let kernel = &*self.kernel;
@@ -166,10 +219,9 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         let bridge = config.bridge();
         let step = |what: String| format!("network {:?}: {what}", config.name);
 
-        if !bridge_exists {
-            let created = kernel
-                .create_interface(host, "bridge")
-                .during(|| step("create the bridge".to_string()))?;
+        if found.is_none() {
+            let record = RecordKey::Network(&config.name);
+            let created = self.clone_recorded(record, claim, "bridge", &config.name, None)?;
             undo.push(Undo::Destroy {
                 vnet: host,
                 name: created.clone(),
@@ -183,19 +235,52 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 name: bridge.clone(),
             });
         }
-        // Addresses and routes on the bridge go with it; nothing more to undo until pf.
+        // Addresses and routes on a bridge made here go with it; on a bridge found, each
+        // change is undone on its own.
+        let mut changed = |step: Undo| {
+            if found.is_some() {
+                undo.push(step);
+            }
+        };
         kernel
             .set_mtu(host, &bridge, config.mtu)
             .during(|| step(format!("set the MTU of {bridge}")))?;
+        if let Some(mtu) = found.map(|b| b.mtu).filter(|&mtu| mtu != config.mtu) {
+            changed(Undo::SetMtu {
+                vnet: host,
+                name: bridge.clone(),
+                mtu,
+            });
+        }
+        let had = |addr: IpAddr| {
+            found.is_some_and(|b| {
+                b.inet.iter().any(|&(a, _)| IpAddr::V4(a) == addr)
+                    || b.inet6.iter().any(|&(a, _)| IpAddr::V6(a) == addr)
+            })
+        };
         let gateway = InetAlias::new(config.gateway, config.subnet.prefix_len());
         kernel
             .add_inet_alias(host, &bridge, &gateway)
             .during(|| step(format!("add the gateway address to {bridge}")))?;
+        if !had(config.gateway.into()) {
+            changed(Undo::DeleteAddress {
+                vnet: host,
+                name: bridge.clone(),
+                addr: config.gateway.into(),
+            });
+        }
         if let (Some(gateway6), Some(subnet6)) = (config.gateway6(), config.subnet6) {
             let alias = Inet6Alias::new(gateway6, subnet6.prefix_len());
             kernel
                 .add_inet6_alias(host, &bridge, &alias)
                 .during(|| step(format!("add the IPv6 gateway address to {bridge}")))?;
+            if !had(gateway6.into()) {
+                changed(Undo::DeleteAddress {
+                    vnet: host,
+                    name: bridge.clone(),
+                    addr: gateway6.into(),
+                });
+            }
         }
         let flags = kernel
             .interface_flags(host, &bridge)
@@ -204,6 +289,11 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             kernel
                 .set_interface_flags(host, &bridge, flags.with(IfFlags::UP))
                 .during(|| step(format!("bring {bridge} up")))?;
+            changed(Undo::SetFlags {
+                vnet: host,
+                name: bridge.clone(),
+                flags,
+            });
         }
         if config.nat {
             let egress = egress.ok_or_else(|| NetworkError::NoEgress {
@@ -229,6 +319,7 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
     /// attached. Should a step fail, the network stays recorded as being removed (no
     /// container can attach to it), and removing it again finishes the job.
     pub fn remove(&self, name: &str) -> Result<(), NetworkError> {
+        let claim = self.store.claim(RecordKey::Network(name))?;
         let (config, pending) = transact(&self.store, |s| {
             let record = s
                 .networks
@@ -243,9 +334,11 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
                 });
             }
             record.status = NetworkStatus::Removing;
+            record.owner = Some(claim.owner().to_string());
             Ok((record.config.clone(), record.pending.clone()))
         })?;
-        // The steps of `build`, undone last first.
+        // The steps of `build`, undone last first (the pending ones first of all: an interim
+        // name among them is unique only while the renamed bridge still holds its unit).
         let mut steps = vec![Undo::Destroy {
             vnet: Vnet::Host,
             name: config.bridge(),
@@ -259,16 +352,14 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         steps.extend(pending);
         let leftovers = undo_all(&*self.kernel, &steps);
         if !leftovers.is_empty() {
+            self.let_go(name, &claim);
             return Err(NetworkError::TeardownIncomplete {
                 what: format!("network {name:?}"),
                 leftovers: leftovers.reasons,
             });
         }
         transact(&self.store, |s| {
-            if s.networks
-                .get(name)
-                .is_some_and(|n| n.containers.is_empty())
-            {
+            if owned_network(s, name, &claim)?.containers.is_empty() {
                 s.networks.remove(name);
             }
             Ok(())

@@ -137,6 +137,28 @@ pub enum NetworkError {
         leftovers: Vec<String>,
     },
 
+    /// Another caller (usually another shim process) is working on the record and did not
+    /// finish within `waited`.
+    #[error(
+        "{record}: in progress by another process ({}) for over {}s; try again when it finishes",
+        owner.as_deref().unwrap_or("unknown"), waited.as_secs()
+    )]
+    InProgress {
+        /// `network "web"`, `container "abc"`.
+        record: String,
+        owner: Option<String>,
+        waited: std::time::Duration,
+    },
+
+    /// A record this call was working on was removed, or taken over, by someone else
+    /// between two of its transactions (which the claim on it should have made impossible):
+    /// the kernel objects the call made are not recorded as done.
+    #[error(
+        "{record}: its record was removed or taken over by another process while this call \
+         worked on it; remove (or detach) it to clean up"
+    )]
+    RecordLost { record: String },
+
     /// The state store could not be read or written.
     #[error("network state: {0}")]
     Storage(String),

@@ -15,6 +15,13 @@
 //! What must outlive a process (addresses handed out, interface and anchor names, published
 //! ports, network definitions) lives in a [`NetStore`]; each change to it is one transaction,
 //! and that transaction is what serialises concurrent attaches, in one process or several.
+//! Work on one network or container spans several transactions, under a [`Claim`] on its
+//! record (see [`state`]).
+//!
+//! No kernel object exists without a name on disk: the interfaces the kernel creates under an
+//! interim name (`epairNa`, `bridgeN`, renamed right after) are created with a unit zelle
+//! picks and records first (see [`names::interim_unit`]), so a process that dies between the
+//! create and the rename leaves a record that names them.
 
 mod attach;
 mod bridge;
@@ -36,14 +43,14 @@ pub use error::NetworkError;
 pub use files::{hosts_file, Dns};
 pub use ipam::Ipam;
 pub use state::{
-    AttachStatus, ContainerRecord, LoopbackBefore, MemoryStore, NetState, NetStore, NetworkRecord,
-    NetworkStatus,
+    AttachStatus, Claim, ContainerRecord, LoopbackBefore, MemoryStore, NetState, NetStore,
+    NetworkRecord, NetworkStatus, RecordKey, CLAIM_PATIENCE,
 };
 pub use undo::Undo;
 
 use crate::kernel::pf::PfRuleset;
-use crate::kernel::{Kernel, SysctlValue};
-use state::transact;
+use crate::kernel::{Errno, Kernel, SysctlValue, Vnet};
+use state::{repoint_pending, transact};
 use std::sync::Arc;
 
 /// zelle's networks on one kernel, remembered in one store.
@@ -73,6 +80,50 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
     /// The stored record of container `id`'s attachment.
     pub fn container(&self, id: &str) -> Result<Option<ContainerRecord>, NetworkError> {
         transact(&self.store, |s| Ok(s.containers.get(id).cloned()))
+    }
+
+    /// Clone a `cloner` ("bridge", "epair") on the host at a unit zelle picks from `seed`,
+    /// with its name in `record`'s pending steps before it exists (see
+    /// [`names::interim_unit`]); returns the name the kernel gave it. `recorded` is the step
+    /// the record holds already, if any; a unit found taken moves the record to the next.
+    fn clone_recorded(
+        &self,
+        record: RecordKey<'_>,
+        claim: &Claim,
+        cloner: &str,
+        seed: &str,
+        mut recorded: Option<Undo>,
+    ) -> Result<String, NetworkError> {
+        for attempt in 0..names::INTERIM_ATTEMPTS {
+            let unit = names::interim_unit(seed, attempt);
+            let step = Undo::Destroy {
+                vnet: Vnet::Host,
+                name: names::interim_name(cloner, unit),
+            };
+            if recorded.as_ref() != Some(&step) {
+                repoint_pending(&self.store, record, claim, recorded.as_ref(), step.clone())?;
+                recorded = Some(step);
+            }
+            match self
+                .kernel
+                .create_interface(Vnet::Host, &format!("{cloner}{unit}"))
+            {
+                Err(e) if e.code() == Some(Errno::EEXIST) => continue,
+                created => {
+                    return created.during(|| format!("{record}: create a {cloner} (unit {unit})"))
+                }
+            }
+        }
+        Err(NetworkError::Kernel {
+            step: format!(
+                "{record}: create a {cloner}: {} units tried, all taken",
+                names::INTERIM_ATTEMPTS
+            ),
+            source: crate::kernel::KernelError::errno(
+                crate::kernel::Op::CreateInterface,
+                Errno::EEXIST,
+            ),
+        })
     }
 
     /// Check, at start-up, that the host lets zelle's rules and routes work: the main pf

@@ -58,6 +58,41 @@ pub(crate) fn container_key(id: &str, salt: u32) -> String {
     key
 }
 
+/// The highest unit an interface cloner hands out (`IF_MAXUNIT`, `net/if.h`; the default
+/// `ifc_maxunit` of `if_clone.c`, which epair and bridge keep).
+const IF_MAXUNIT: u32 = 0x7fff;
+/// The first unit zelle picks for its clones.
+const INTERIM_BASE: u32 = 0x4000;
+
+/// The cloner unit for the `attempt`th try at cloning an interface zelle then renames (the
+/// bridge of network `seed`, the epair of container key `seed`).
+///
+/// zelle names the unit itself (SIOCIFCREATE2 on "epair16391") instead of taking the one the
+/// kernel would choose, so that the interim name (`epair16391a`) is in the store before the
+/// interface exists: a process that dies between the create and the rename leaves a record
+/// that names it. The units come from the upper half of the range: the kernel's own choice
+/// (`ifc_alloc_unit_next`) is the lowest free unit, so other tools' clones stay far below, and
+/// a recorded name whose create never happened is not somebody else's interface by the time
+/// a cleanup destroys it. A clone keeps its unit after a rename (SIOCSIFNAME leaves
+/// `if_dname`/`if_dunit`, FACTS-kernel-errno §1), so nobody can reuse the interim name while
+/// zelle's interface lives. A unit taken already is EEXIST: the caller tries the next attempt.
+pub(crate) fn interim_unit(seed: &str, attempt: u32) -> u32 {
+    let span = IF_MAXUNIT - INTERIM_BASE + 1;
+    let start = (fnv1a64(seed.as_bytes()) % u64::from(span)) as u32;
+    INTERIM_BASE + (start + attempt) % span
+}
+
+/// The name the kernel gives the clone of `cloner` at `unit` (an epair's `a` end).
+pub(crate) fn interim_name(cloner: &str, unit: u32) -> String {
+    match cloner {
+        "epair" => format!("epair{unit}a"),
+        _ => format!("{cloner}{unit}"),
+    }
+}
+
+/// How many units a clone tries before giving up.
+pub(crate) const INTERIM_ATTEMPTS: u32 = 8;
+
 /// FNV-1a, 64 bits: stable across processes and Rust releases (std's hashers are not), so a
 /// restarted shim derives the same names.
 fn fnv1a64(bytes: &[u8]) -> u64 {

@@ -5,8 +5,9 @@ use super::error::NetworkError;
 use super::rules::replace_anchor_rules;
 use super::state::LoopbackBefore;
 use crate::kernel::pf::PfRuleset;
-use crate::kernel::{Errno, Jid, KResult, Kernel, KernelError, Op, Vnet};
+use crate::kernel::{Errno, IfFlags, Jid, KResult, Kernel, KernelError, Op, Vnet};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 
 /// A vnet's loopback interface.
 pub(crate) const LOOPBACK: &str = "lo0";
@@ -24,6 +25,24 @@ pub enum Undo {
         bridge: String,
         member: String,
     },
+    /// Put back the MTU of an interface zelle found rather than made.
+    SetMtu {
+        vnet: Vnet,
+        name: String,
+        mtu: u32,
+    },
+    /// Put back the flags of an interface zelle found rather than made.
+    SetFlags {
+        vnet: Vnet,
+        name: String,
+        flags: IfFlags,
+    },
+    /// Delete an address zelle added to an interface it found rather than made.
+    DeleteAddress {
+        vnet: Vnet,
+        name: String,
+        addr: IpAddr,
+    },
     /// Put a jail's lo0 back as it was: its flags, and no address it did not have (whether
     /// zelle added it or the kernel did on the way up).
     RestoreLoopback {
@@ -40,7 +59,10 @@ pub enum Undo {
 impl Undo {
     fn vnet(&self) -> Vnet {
         match self {
-            Undo::Destroy { vnet, .. } => *vnet,
+            Undo::Destroy { vnet, .. }
+            | Undo::SetMtu { vnet, .. }
+            | Undo::SetFlags { vnet, .. }
+            | Undo::DeleteAddress { vnet, .. } => *vnet,
             Undo::RestoreLoopback { jid, .. } => Vnet::Jail(*jid),
             Undo::BridgeDelete { .. } | Undo::PfFlush { .. } => Vnet::Host,
         }
@@ -64,7 +86,10 @@ impl Undo {
             return false;
         };
         match self {
-            Undo::Destroy { .. } => errno == Errno::ENXIO,
+            Undo::Destroy { .. } | Undo::SetMtu { .. } | Undo::SetFlags { .. } => {
+                errno == Errno::ENXIO
+            }
+            Undo::DeleteAddress { .. } => errno == Errno::ENXIO || errno == Errno::EADDRNOTAVAIL,
             Undo::BridgeDelete { .. } => errno == Errno::ENXIO || errno == Errno::ENOENT,
             // Each address is deleted on its own and EADDRNOTAVAIL skipped there.
             Undo::RestoreLoopback { .. } => errno == Errno::ENXIO,
@@ -78,6 +103,12 @@ impl Undo {
             Undo::BridgeDelete { bridge, member } => {
                 kernel.bridge_delete_member(Vnet::Host, bridge, member)
             }
+            Undo::SetMtu { vnet, name, mtu } => kernel.set_mtu(*vnet, name, *mtu),
+            Undo::SetFlags { vnet, name, flags } => kernel.set_interface_flags(*vnet, name, *flags),
+            Undo::DeleteAddress { vnet, name, addr } => match addr {
+                IpAddr::V4(addr) => kernel.delete_inet_alias(*vnet, name, *addr),
+                IpAddr::V6(addr) => kernel.delete_inet6_alias(*vnet, name, *addr),
+            },
             Undo::RestoreLoopback { jid, before } => restore_loopback(kernel, *jid, before),
             Undo::PfFlush { anchor, rulesets } => {
                 replace_anchor_rules(kernel, anchor, rulesets, &[])
@@ -93,6 +124,11 @@ impl Undo {
         match self {
             Undo::Destroy { vnet, name } => format!("interface {name} {}", place(vnet)),
             Undo::BridgeDelete { bridge, member } => format!("member {member} of {bridge}"),
+            Undo::SetMtu { vnet, name, .. } => format!("the MTU of {name} {}", place(vnet)),
+            Undo::SetFlags { vnet, name, .. } => format!("the flags of {name} {}", place(vnet)),
+            Undo::DeleteAddress { vnet, name, addr } => {
+                format!("address {addr} of {name} {}", place(vnet))
+            }
             Undo::RestoreLoopback { jid, .. } => format!("{LOOPBACK} in jail {jid}"),
             Undo::PfFlush { anchor, .. } => format!("pf anchor {anchor}"),
         }
