@@ -95,7 +95,7 @@ impl NetStore for FileNetStore {
                 });
             }
             std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
+            pause = (pause * 2).min(Duration::from_millis(10));
         }
     }
 }

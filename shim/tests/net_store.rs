@@ -56,15 +56,19 @@ fn stored(store: &FileNetStore) -> NetState {
     copy.unwrap()
 }
 
-/// The body of the worker processes; does nothing unless started by the test below.
+/// The body of the worker processes of `shim_processes_share_the_network_state`.
 #[test]
+#[ignore = "worker process of shim_processes_share_the_network_state; run only by that test"]
 fn worker() {
-    let Ok(name) = std::env::var("ZELLE_TEST_WORKER") else {
-        return;
+    let env = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: this is a worker of shim_processes_share_the_network_state, not a test to run alone")
+        })
     };
-    let sim_state = std::env::var(STATE_ENV).unwrap();
-    let net_state = std::env::var("ZELLE_TEST_NET_STATE").unwrap();
-    let root = std::env::var("ZELLE_TEST_ROOT").unwrap();
+    let name = env("ZELLE_TEST_WORKER");
+    let sim_state = env(STATE_ENV);
+    let net_state = env("ZELLE_TEST_NET_STATE");
+    let root = env("ZELLE_TEST_ROOT");
     let nets = networks(Path::new(&sim_state), Path::new(&net_state));
     for i in 0..PER_WORKER {
         attach(&nets, Path::new(&root), &format!("{name}-{i}"));
@@ -85,7 +89,7 @@ fn shim_processes_share_the_network_state() {
         .iter()
         .map(|name| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "worker", "--test-threads=1"])
+                .args(["--ignored", "--exact", "worker", "--test-threads=1"])
                 .env(STATE_ENV, &sim_state)
                 .env("ZELLE_TEST_NET_STATE", &net_state)
                 .env("ZELLE_TEST_ROOT", &root)

@@ -236,7 +236,15 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             });
         }
         // Addresses and routes on a bridge made here go with it; on a bridge found, each
-        // change is undone on its own.
+        // change is undone on its own. Its flags first of all, and so undone last: adding an
+        // address may bring it up already.
+        if let Some(flags) = found.map(|b| b.flags).filter(|f| !f.contains(IfFlags::UP)) {
+            undo.push(Undo::SetFlags {
+                vnet: host,
+                name: bridge.clone(),
+                flags,
+            });
+        }
         let mut changed = |step: Undo| {
             if found.is_some() {
                 undo.push(step);
@@ -289,11 +297,6 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
             kernel
                 .set_interface_flags(host, &bridge, flags.with(IfFlags::UP))
                 .during(|| step(format!("bring {bridge} up")))?;
-            changed(Undo::SetFlags {
-                vnet: host,
-                name: bridge.clone(),
-                flags,
-            });
         }
         if config.nat {
             let egress = egress.ok_or_else(|| NetworkError::NoEgress {
