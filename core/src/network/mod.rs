@@ -20,7 +20,7 @@
 //!
 //! No kernel object exists without a name on disk: the interfaces the kernel creates under an
 //! interim name (`epairNa`, `bridgeN`, renamed right after) are created with a unit zelle
-//! picks and records first (see [`names::interim_unit`]), so a process that dies between the
+//! picks and records first (see `names::interim_unit`), so a process that dies between the
 //! create and the rename leaves a record that names them.
 
 mod attach;
