@@ -13,11 +13,11 @@ use core::ffi::c_int;
 use std::ffi::CString;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::jail::MAXHOSTNAMELEN;
-use zelle_core::kernel::jail::STATIC_ALLOW;
+use zelle_core::kernel::release::MODULE_ALLOW;
 use zelle_core::kernel::Op;
 use zelle_core::kernel::{
     Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
-    VnetMode,
+    Release, VnetMode,
 };
 use zelle_sys::{iovec, zeroed, MAXPATHLEN};
 
@@ -25,22 +25,6 @@ use zelle_sys::{iovec, zeroed, MAXPATHLEN};
 const MAX_AF_IPS: usize = 255;
 /// Room for the kernel's error text.
 const ERRMSG_LEN: usize = 1024;
-
-/// The `allow.*` permissions that exist once their module is loaded (jail(8)), asked of
-/// jail_get with the compiled-in `STATIC_ALLOW`; a name the running kernel does not know is
-/// dropped and the request made again.
-const MODULE_ALLOW: &[&str] = &[
-    "mount.devfs",
-    "mount.procfs",
-    "mount.tmpfs",
-    "mount.nullfs",
-    "mount.fdescfs",
-    "mount.linprocfs",
-    "mount.linsysfs",
-    "mount.zfs",
-    "nfsd",
-    "vmm",
-];
 
 /// Name/value pairs owning their bytes; `None` is a value-less (boolean) option.
 #[derive(Default)]
@@ -241,6 +225,41 @@ fn get_params(key: &JailKey, allow: &[&str]) -> Result<Params, Errno> {
     Ok(out)
 }
 
+/// The running kernel's release, from `kern.osreldate` (an int, kern_mib.c).
+fn running_release<S: Syscalls>(sys: &S) -> Result<Release, Errno> {
+    let mut value = [0u8; 4];
+    let len = sys.sysctlbyname(c"kern.osreldate", &mut value, &[])?;
+    if len != value.len() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Release::from_osreldate(i64::from(c_int::from_ne_bytes(
+        value,
+    ))))
+}
+
+/// The `allow.*` names this kernel has: those compiled into its release, and those of the
+/// modules it has loaded (modfind(2)).
+fn allow_names<S: Syscalls>(sys: &S) -> Result<Vec<&'static str>, Errno> {
+    let mut names = running_release(sys)?.static_allow().to_vec();
+    for (name, module) in MODULE_ALLOW {
+        let loaded = match module {
+            None => true,
+            Some(module) => {
+                let module = CString::new(*module).map_err(|_| Errno::EINVAL)?;
+                match sys.modfind(&module) {
+                    Ok(_) => true,
+                    Err(Errno::ENOENT) => false,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if loaded {
+            names.push(name);
+        }
+    }
+    Ok(names)
+}
+
 fn ip_mode(value: Option<c_int>) -> IpMode {
     match value {
         Some(1) => IpMode::New,
@@ -298,7 +317,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
 
     fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
         let op = Op::JailGet;
-        let mut allow: Vec<&str> = STATIC_ALLOW.iter().chain(MODULE_ALLOW).copied().collect();
+        let mut allow = allow_names(&self.sys).map_err(|e| fail(op, e))?;
         loop {
             let mut p = get_params(key, &allow).map_err(|e| fail(op, e))?;
             // SAFETY: the iovecs point into `p`, every value a writable buffer of its length.
@@ -306,8 +325,8 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
                 Ok(jid) => return Ok(info(jid, &p, &allow)),
                 Err(errno) => {
                     let error = p.error(op, errno);
-                    // A permission this kernel does not have (a module not loaded): ask again
-                    // without it.
+                    // A permission this kernel still lacks (one believed compiled in, UNCONFIRMED
+                    // in `MODULE_ALLOW`): ask again without it.
                     let unknown = match &error {
                         KernelError::Errno {
                             message: Some(m), ..
@@ -346,6 +365,33 @@ mod tests {
 
     fn text(s: &str) -> Option<Vec<u8>> {
         Some(format!("{s}\0").into_bytes())
+    }
+
+    /// A kernel of `release` with the modules `loaded`, as jail_get asks it.
+    fn kernel_of(mock: &mut MockSyscalls, release: Release, loaded: &'static [&'static str]) {
+        mock.expect_sysctlbyname()
+            .withf(|name, old, new| {
+                name.to_bytes() == b"kern.osreldate" && old.len() == 4 && new.is_empty()
+            })
+            .returning(move |_, old, _| {
+                old.copy_from_slice(&(release.osreldate() as c_int).to_ne_bytes());
+                Ok(4)
+            });
+        mock.expect_modfind().returning(move |name| {
+            match loaded.iter().position(|m| m.as_bytes() == name.to_bytes()) {
+                Some(at) => Ok(at as c_int + 1),
+                None => Err(Errno::ENOENT),
+            }
+        });
+    }
+
+    /// The `allow.*` names a jail_get request asks for.
+    fn asked_allow(iov: &[iovec]) -> Vec<String> {
+        // SAFETY: the backend's iovecs point into its own buffers.
+        unsafe { pairs(iov) }
+            .into_iter()
+            .filter_map(|(n, _)| n.strip_prefix("allow.").map(str::to_string))
+            .collect()
     }
 
     #[test]
@@ -478,6 +524,7 @@ mod tests {
     #[test]
     fn jail_get_by_name_fills_the_info() {
         let mut mock = MockSyscalls::new();
+        kernel_of(&mut mock, Release::V14_1, &[]);
         mock.expect_jail_get()
             .withf(|iov, &flags| {
                 // SAFETY: as above.
@@ -523,26 +570,60 @@ mod tests {
     }
 
     #[test]
+    fn jail_get_asks_for_the_permissions_of_the_running_release_and_modules() {
+        for (release, loaded, routing, vmm) in [
+            (Release::V14_1, &[][..], false, false),
+            (Release::V14_3, &["vmm"][..], true, true),
+        ] {
+            let mut mock = MockSyscalls::new();
+            kernel_of(&mut mock, release, loaded);
+            mock.expect_jail_get()
+                .withf(move |iov, _| {
+                    let asked = asked_allow(iov);
+                    asked.contains(&"mount".to_string())
+                        && asked.contains(&"mount.devfs".to_string())
+                        && !asked.contains(&"mount.nullfs".to_string())
+                        && asked.contains(&"routing".to_string()) == routing
+                        && asked.contains(&"vmm".to_string()) == vmm
+                })
+                .times(1)
+                .returning(|iov, _| {
+                    answer(iov);
+                    Ok(5)
+                });
+            let info = backend(mock)
+                .jail_get(&JailKey::Jid(Jid(5)), JailFlags(0))
+                .unwrap();
+            assert_eq!(info.allow, vec!["mount".to_string()], "{release}");
+        }
+    }
+
+    #[test]
     fn jail_get_asks_again_without_a_permission_the_kernel_lacks() {
         let mut mock = MockSyscalls::new();
+        kernel_of(&mut mock, Release::V14_1, &[]);
         let mut seq = mockall::Sequence::new();
         mock.expect_jail_get()
-            .withf(|iov, _| {
-                // SAFETY: as above.
-                unsafe { pairs(iov) }.iter().any(|(n, _)| n == "allow.vmm")
-            })
+            .withf(|iov, _| asked_allow(iov).contains(&"mount.procfs".to_string()))
             .times(1)
             .in_sequence(&mut seq)
             .returning(|iov, _| {
                 // SAFETY: the errmsg buffer is ERRMSG_LEN bytes.
-                unsafe { put(iov, "errmsg", b"unknown parameter: allow.vmm\0", false) };
+                unsafe {
+                    put(
+                        iov,
+                        "errmsg",
+                        b"unknown parameter: allow.mount.procfs\0",
+                        false,
+                    )
+                };
                 Err(Errno::EINVAL)
             });
         mock.expect_jail_get()
             .withf(|iov, _| {
                 // SAFETY: as above.
                 let got = unsafe { pairs(iov) };
-                !got.iter().any(|(n, _)| n == "allow.vmm")
+                !asked_allow(iov).contains(&"mount.procfs".to_string())
                     && got.contains(&("lastjid".into(), int(4)))
             })
             .times(1)
@@ -560,6 +641,7 @@ mod tests {
     #[test]
     fn jail_get_misses_carry_the_kernels_text() {
         let mut mock = MockSyscalls::new();
+        kernel_of(&mut mock, Release::V14_1, &[]);
         mock.expect_jail_get()
             .withf(|iov, _| {
                 // SAFETY: as above.

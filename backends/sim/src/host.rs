@@ -6,11 +6,11 @@
 
 use crate::fault::Op;
 use crate::kernel::SimKernel;
-use crate::machine::{Machine, Profile};
+use crate::machine::Machine;
 use crate::pf::PfState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use zelle_core::kernel::{Errno, HostFacts, KResult, KernelError, SysctlValue};
+use zelle_core::kernel::{Errno, HostFacts, KResult, KernelError, Release, SysctlValue};
 
 /// `MAXMODNAME` (`sys/sys/module.h`): the size of modfind(2)'s name buffer, NUL included.
 const MAXMODNAME: usize = 32;
@@ -42,16 +42,8 @@ pub struct HostState {
     pub sysctls: BTreeMap<String, Sysctl>,
 }
 
-/// `__FreeBSD_version` of each profile's release (kern.osreldate).
-fn osreldate(profile: Profile) -> i64 {
-    match profile {
-        Profile::PreFix13 => 1_300_139,
-        Profile::Fixed => 1_401_000,
-    }
-}
-
 impl HostState {
-    pub fn new(profile: Profile) -> Self {
+    pub fn new(release: Release) -> Self {
         // carp is not loaded: a stock kernel loads it only on demand.
         let modules = ["if_bridge", "if_epair", "pf", "nullfs", "devfs"];
         let int = |value: i64, access| Sysctl {
@@ -66,8 +58,8 @@ impl HostState {
         let sysctls = [
             // kern_mib.c: CTLFLAG_RD strings and ints.
             ("kern.ostype", string("FreeBSD")),
-            ("kern.osrelease", string(profile.osrelease())),
-            ("kern.osreldate", int(osreldate(profile), ReadOnly)),
+            ("kern.osrelease", string(release.osrelease())),
+            ("kern.osreldate", int(release.osreldate(), ReadOnly)),
             // kern_mib.c: init sets it; -1 until then, and a stock boot leaves it there.
             ("kern.securelevel", int(-1, RaiseOnly)),
             // vnet.c: FEATURE(vimage), in GENERIC since 12.0.

@@ -21,5 +21,6 @@ mod store;
 
 pub use fault::{FaultPlan, FaultRule, Op};
 pub use kernel::SimKernel;
-pub use machine::{Machine, Profile, SimConfig, TraceEntry};
+pub use machine::{Machine, SimConfig, TraceEntry};
 pub use store::{DIED_EXIT_CODE, DIE_AFTER_ENV, STATE_ENV};
+pub use zelle_core::kernel::Release;

@@ -7,33 +7,14 @@ use crate::{pf::PfState, process::ProcState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use zelle_core::kernel::{KResult, KernelError};
-
-/// Which kernel the machine behaves like, where releases differ.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Profile {
-    /// FreeBSD 13.0-RELEASE before the fix of PR #530: SIOCAIFADDR with a non-zero vhid and no
-    /// carp(4) loaded calls a NULL pointer and panics the kernel.
-    PreFix13,
-    /// FreeBSD 13.1 and later (14.x): the same request returns EPROTONOSUPPORT.
-    #[default]
-    Fixed,
-}
-
-impl Profile {
-    pub fn osrelease(self) -> &'static str {
-        match self {
-            Profile::PreFix13 => "13.0-RELEASE",
-            Profile::Fixed => "14.1-RELEASE",
-        }
-    }
-}
+use zelle_core::kernel::{KResult, KernelError, Release};
 
 /// How a simulated machine starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SimConfig {
     pub seed: u64,
-    pub profile: Profile,
+    /// The FreeBSD release the machine behaves like, where releases differ.
+    pub release: Release,
     pub faults: FaultPlan,
     /// How many calls the trace keeps (the oldest are dropped first).
     pub trace_limit: usize,
@@ -43,7 +24,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
             seed: 0,
-            profile: Profile::default(),
+            release: Release::default(),
             faults: FaultPlan::default(),
             trace_limit: 10_000,
         }
@@ -96,7 +77,7 @@ impl Machine {
     pub fn new(config: SimConfig) -> Self {
         Machine {
             rng: Rng::new(config.seed),
-            host: HostState::new(config.profile),
+            host: HostState::new(config.release),
             net: NetState::new(),
             jails: JailState::default(),
             pf: PfState::default(),
@@ -111,8 +92,8 @@ impl Machine {
         }
     }
 
-    pub fn profile(&self) -> Profile {
-        self.config.profile
+    pub fn release(&self) -> Release {
+        self.config.release
     }
 
     /// Make one kernel call: refuse it if the kernel has panicked, consult the fault plan,

@@ -19,7 +19,7 @@ use zelle_core::kernel::{
 use zelle_freebsd::syscalls::consts::{O_RDWR, SOCK_DGRAM, SOCK_RAW};
 use zelle_freebsd::{FreeBsd, Syscalls};
 use zelle_sim::abi::SimSyscalls;
-use zelle_sim::{FaultPlan, Op, Profile, SimConfig, SimKernel};
+use zelle_sim::{FaultPlan, Op, Release, SimConfig, SimKernel};
 use zelle_sys::ioctl;
 use zelle_sys::{iovec, pfioc_trans, rt_msghdr, zeroed, AF_INET, PF_ROUTE};
 
@@ -33,9 +33,9 @@ fn door_with(config: SimConfig) -> FreeBsd<SimSyscalls> {
     FreeBsd::new(SimSyscalls::new(SimKernel::new(config)))
 }
 
-fn profile(profile: Profile) -> FreeBsd<SimSyscalls> {
+fn release(release: Release) -> FreeBsd<SimSyscalls> {
     door_with(SimConfig {
-        profile,
+        release,
         ..SimConfig::default()
     })
 }
@@ -52,7 +52,7 @@ fn vhid(vhid: i32) -> InetAlias {
 /// The machine records the panic and answers nothing afterwards.
 #[test]
 fn negative_vhid_panics_the_pre_fix_kernel_through_the_door() {
-    let k = profile(Profile::PreFix13);
+    let k = release(Release::V13_0PreFix);
     k.create_interface(Vnet::Host, "epair250").unwrap();
     let err = k
         .add_inet_alias(Vnet::Host, "epair250a", &vhid(-1))
@@ -80,10 +80,10 @@ fn negative_vhid_panics_the_pre_fix_kernel_through_the_door() {
 #[test]
 fn vhid_without_carp_is_eprotonosupport_on_the_fixed_kernel() {
     for (kernel, vhids) in [
-        (Profile::Fixed, &[-1, 1][..]),
-        (Profile::PreFix13, &[1][..]),
+        (Release::V14_1, &[-1, 1][..]),
+        (Release::V13_0PreFix, &[1][..]),
     ] {
-        let k = profile(kernel);
+        let k = release(kernel);
         k.create_interface(Vnet::Host, "epair251").unwrap();
         for &v in vhids {
             let err = k

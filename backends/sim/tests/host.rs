@@ -2,11 +2,11 @@
 //! conformance suite must not make on a real machine.
 
 use zelle_core::kernel::{Errno, HostFacts, KResult, SysctlValue};
-use zelle_sim::{Profile, SimConfig, SimKernel};
+use zelle_sim::{Release, SimConfig, SimKernel};
 
-fn kernel(profile: Profile) -> SimKernel {
+fn kernel(release: Release) -> SimKernel {
     SimKernel::new(SimConfig {
-        profile,
+        release,
         ..SimConfig::default()
     })
 }
@@ -24,7 +24,7 @@ fn int(k: &SimKernel, name: &str) -> i64 {
 
 #[test]
 fn stock_modules_are_loaded_and_carp_is_not() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     for name in ["if_bridge", "if_epair", "pf", "nullfs", "devfs"] {
         assert!(k.module_loaded(name).unwrap(), "{name}");
     }
@@ -33,7 +33,7 @@ fn stock_modules_are_loaded_and_carp_is_not() {
 
 #[test]
 fn modules_load_and_unload_under_simulator_control() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     k.with_machine(|m| m.load_module("carp")).unwrap();
     assert!(k.module_loaded("carp").unwrap());
     assert!(k.snapshot().host.has_module("carp"));
@@ -44,7 +44,7 @@ fn modules_load_and_unload_under_simulator_control() {
 /// modfind(2) copies the name into a MAXMODNAME (32) buffer; a NUL cannot be passed.
 #[test]
 fn module_names_are_c_strings_of_at_most_31_bytes() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     assert!(!k.module_loaded("").unwrap());
     assert_eq!(
         code(k.module_loaded(&"m".repeat(32))),
@@ -54,17 +54,17 @@ fn module_names_are_c_strings_of_at_most_31_bytes() {
 }
 
 #[test]
-fn osrelease_and_osreldate_follow_the_profile() {
-    let old = kernel(Profile::PreFix13);
+fn osrelease_and_osreldate_follow_the_release() {
+    let old = kernel(Release::V13_0PreFix);
     assert_eq!(
         old.sysctl("kern.osrelease").unwrap(),
         SysctlValue::String("13.0-RELEASE".into())
     );
     assert_eq!(int(&old, "kern.osreldate"), 1_300_139);
-    let new = kernel(Profile::Fixed);
+    let new = kernel(Release::V14_1);
     assert_eq!(
         new.sysctl("kern.osrelease").unwrap(),
-        SysctlValue::String(Profile::Fixed.osrelease().into())
+        SysctlValue::String(Release::V14_1.osrelease().into())
     );
     assert_eq!(int(&new, "kern.osreldate"), 1_401_000);
     assert_eq!(
@@ -78,7 +78,7 @@ fn osrelease_and_osreldate_follow_the_profile() {
 
 #[test]
 fn stock_defaults() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     let defaults = [
         ("kern.securelevel", -1),
         ("kern.features.vimage", 1),
@@ -96,7 +96,7 @@ fn stock_defaults() {
 
 #[test]
 fn writes_stick_and_other_areas_see_them() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     k.set_sysctl("net.inet.ip.forwarding", &SysctlValue::Int(1))
         .unwrap();
     assert_eq!(int(&k, "net.inet.ip.forwarding"), 1);
@@ -109,7 +109,7 @@ fn writes_stick_and_other_areas_see_them() {
 /// integer beyond a C int EINVAL; a failed write changes nothing.
 #[test]
 fn bad_writes_fail_with_the_kernel_errno_and_change_nothing() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     let before = k.snapshot().host;
     let s = |v: &str| SysctlValue::String(v.into());
     assert_eq!(
@@ -143,7 +143,7 @@ fn bad_writes_fail_with_the_kernel_errno_and_change_nothing() {
 /// kern.securelevel may be raised, never lowered (sysctl_kern_securelvl: EPERM).
 #[test]
 fn securelevel_only_rises() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     k.set_sysctl("kern.securelevel", &SysctlValue::Int(1))
         .unwrap();
     k.set_sysctl("kern.securelevel", &SysctlValue::Int(1))

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use zelle_core::conformance::Scratch;
 use zelle_core::kernel::*;
 use zelle_sim::jail::JAIL_MAX;
-use zelle_sim::SimKernel;
+use zelle_sim::{Release, SimConfig, SimKernel};
 
 fn persistent(name: &str) -> JailParams {
     JailParams {
@@ -170,11 +170,18 @@ fn jids_count_on_and_wrap() {
     sound(&k);
 }
 
-/// A dying jail is found with JAIL_DYING, and comes back to life when updated with
+fn kernel_of(release: Release) -> SimKernel {
+    SimKernel::new(SimConfig {
+        release,
+        ..SimConfig::default()
+    })
+}
+
+/// Up to 14.0 a dying jail is found with JAIL_DYING, and comes back to life when updated with
 /// JAIL_DYING and persist; without JAIL_DYING it is "dying".
 #[test]
-fn dying_jail_can_be_resurrected() {
-    let k = SimKernel::seeded(1);
+fn up_to_14_0_a_dying_jail_can_be_resurrected() {
+    let k = kernel_of(Release::V14_0);
     k.with_machine(|m| m.jails.linger_ms = 1000).unwrap();
     let jid = create(&k, &persistent("phoenix"));
     k.jail_remove(jid).unwrap();
@@ -196,6 +203,141 @@ fn dying_jail_can_be_resurrected() {
     k.with_machine(|m| m.advance(5000)).unwrap();
     assert!(get(&k, jid, JailFlags::default()).is_ok());
     sound(&k);
+}
+
+/// Up to 14.0 a dying jail keeps its jid: creating a jail with it is EEXIST, while its name
+/// is free.
+#[test]
+fn up_to_14_0_a_dying_jails_jid_is_taken() {
+    let k = kernel_of(Release::V14_0);
+    k.with_machine(|m| m.jails.linger_ms = 1000).unwrap();
+    let jid = create(&k, &persistent("old"));
+    k.jail_remove(jid).unwrap();
+    let same_jid = JailParams {
+        jid: Some(jid.0),
+        ..persistent("other")
+    };
+    let err = k.jail_set(&same_jid, JailFlags::CREATE).unwrap_err();
+    assert_eq!(err.code(), Some(Errno::EEXIST));
+    assert_eq!(message(err), format!("jail {jid} already exists"));
+    let namesake = create(&k, &persistent("old"));
+    assert_ne!(namesake, jid);
+    assert!(get(&k, jid, JailFlags::DYING).unwrap().dying);
+    sound(&k);
+}
+
+/// From 14.1 (kern_jail.c after ed31b3f4a146) a dying jail is never found for jail_set: an
+/// update by jid or name is ENOENT "not found", JAIL_DYING brings nothing back, and a new jail
+/// asking for its jid gets it while the dying jail is renumbered from JAIL_MAX down, keeping
+/// its name, its vnet and the interfaces in it.
+#[test]
+fn from_14_1_a_dying_jail_is_renumbered_and_never_resurrected() {
+    let k = kernel_of(Release::V14_1);
+    k.with_machine(|m| m.jails.linger_ms = 1000).unwrap();
+    let jid = create(
+        &k,
+        &JailParams {
+            vnet: Some(VnetMode::New),
+            ..persistent("ghost")
+        },
+    );
+    let a = k.create_interface(Vnet::Host, "epair").unwrap();
+    let b = format!("{}b", a.trim_end_matches('a'));
+    k.move_to_jail(Vnet::Host, &b, jid).unwrap();
+    k.jail_remove(jid).unwrap();
+    let update = JailParams {
+        jid: Some(jid.0),
+        persist: Some(true),
+        ..JailParams::default()
+    };
+    for flags in [JailFlags::UPDATE, JailFlags::UPDATE | JailFlags::DYING] {
+        let err = k.jail_set(&update, flags).unwrap_err();
+        assert_eq!(err.code(), Some(Errno::ENOENT));
+        assert_eq!(message(err), format!("jail {jid} not found"));
+    }
+    let by_name = JailParams {
+        name: Some("ghost".into()),
+        persist: Some(true),
+        ..JailParams::default()
+    };
+    let err = k
+        .jail_set(&by_name, JailFlags::UPDATE | JailFlags::DYING)
+        .unwrap_err();
+    assert_eq!(message(err), "jail \"ghost\" not found");
+
+    let same_jid = JailParams {
+        jid: Some(jid.0),
+        ..persistent("ghost")
+    };
+    assert_eq!(create(&k, &same_jid), jid);
+    let fresh = get(&k, jid, JailFlags::default()).unwrap();
+    assert!(!fresh.dying && !fresh.vnet);
+    let moved = get(&k, Jid(JAIL_MAX), JailFlags::DYING).unwrap();
+    assert!(moved.dying && moved.vnet);
+    assert_eq!(moved.name, "ghost");
+    let m = k.snapshot();
+    assert_eq!(m.jails.last_dead_jid, JAIL_MAX);
+    assert!(
+        m.net
+            .ifaces
+            .values()
+            .any(|i| i.name == b && i.vnet == zelle_sim::jail::VnetId(Jid(JAIL_MAX))),
+        "{}",
+        m.dump()
+    );
+    sound(&k);
+
+    // The next renumbering counts down.
+    k.jail_remove(jid).unwrap();
+    let third = create(&k, &same_jid);
+    assert_eq!(third, jid);
+    assert_eq!(
+        get(&k, Jid(JAIL_MAX - 1), JailFlags::DYING).unwrap().name,
+        "ghost"
+    );
+    // The vnet goes when the record does, and the borrowed epair end comes home.
+    k.with_machine(|m| m.advance(5000)).unwrap();
+    assert!(get(&k, Jid(JAIL_MAX), JailFlags::DYING).is_err());
+    assert!(k
+        .list_interfaces(Vnet::Host)
+        .unwrap()
+        .iter()
+        .any(|i| i.name == b));
+    sound(&k);
+}
+
+/// The permissions a jail may be given depend on the release: allow.routing exists from 14.3
+/// on (FACTS-kernel-errno.md §10), and a module's only while it is loaded (allow.vmm).
+#[test]
+fn allow_names_follow_the_release_and_the_loaded_modules() {
+    let routing = |release| {
+        let k = kernel_of(release);
+        k.jail_set(
+            &JailParams {
+                allow: vec![("routing".into(), true)],
+                ..persistent("router")
+            },
+            JailFlags::CREATE,
+        )
+    };
+    let err = routing(Release::V14_1).unwrap_err();
+    assert_eq!(err.code(), Some(Errno::EINVAL));
+    assert_eq!(message(err), "unknown parameter: allow.routing");
+    for release in [Release::V14_3, Release::V15_0] {
+        assert!(routing(release).is_ok(), "{release}");
+    }
+
+    let k = kernel_of(Release::V14_1);
+    let vmm = JailParams {
+        allow: vec![("vmm".into(), true)],
+        ..persistent("vm")
+    };
+    let err = k.jail_set(&vmm, JailFlags::CREATE).unwrap_err();
+    assert_eq!(message(err), "unknown parameter: allow.vmm");
+    k.with_machine(|m| m.load_module("vmm")).unwrap();
+    let jid = create(&k, &vmm);
+    let info = get(&k, jid, JailFlags::default()).unwrap();
+    assert!(info.allow.iter().any(|a| a == "vmm"), "{:?}", info.allow);
 }
 
 /// Child jails: "parent.child" names, a child holds its parent alive, removing the parent kills
@@ -378,4 +520,14 @@ fn dump_lists_jails_like_jls() {
         .find(|l| l.starts_with("1 0 web"))
         .unwrap_or_else(|| panic!("{dump}"));
     assert!(line.contains("web.local new true false"), "{line}");
+}
+
+/// The conformance rule on dying jails' jids holds on the machine of every release.
+#[test]
+fn dying_jails_jid_rule_holds_for_every_release() {
+    for release in Release::ALL {
+        let k = kernel_of(release);
+        zelle_core::conformance::jail::dying_jails_jid_follows_the_release(&k, &TempScratch::new());
+        sound(&k);
+    }
 }

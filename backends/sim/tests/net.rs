@@ -8,13 +8,13 @@ use common::TempScratch;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use zelle_core::conformance::Scratch;
 use zelle_core::kernel::*;
-use zelle_sim::{Machine, Profile, SimConfig, SimKernel};
+use zelle_sim::{Machine, Release, SimConfig, SimKernel};
 
 const HOST: Vnet = Vnet::Host;
 
-fn kernel(profile: Profile) -> SimKernel {
+fn kernel(release: Release) -> SimKernel {
     SimKernel::new(SimConfig {
-        profile,
+        release,
         ..SimConfig::default()
     })
 }
@@ -69,7 +69,7 @@ fn vhid(vhid: i32) -> InetAlias {
 /// `vhid != 0 && carp_attach_p == NULL`), and nothing changes.
 #[test]
 fn vhid_without_carp_on_a_fixed_kernel_is_eprotonosupport() {
-    let k = kernel(Profile::Fixed);
+    let k = kernel(Release::V14_1);
     let before = k.snapshot().dump();
     for v in [1, -1, i32::MIN, i32::MAX] {
         assert_eq!(
@@ -86,7 +86,7 @@ fn vhid_without_carp_on_a_fixed_kernel_is_eprotonosupport() {
 /// answers nothing afterwards.
 #[test]
 fn negative_vhid_without_carp_panics_a_pre_fix_kernel() {
-    let k = kernel(Profile::PreFix13);
+    let k = kernel(Release::V13_0PreFix);
     assert_eq!(
         code(k.add_inet_alias(HOST, "em0", &vhid(7))),
         Errno::EPROTONOSUPPORT
@@ -109,7 +109,7 @@ fn negative_vhid_without_carp_panics_a_pre_fix_kernel() {
 /// and for any non-zero vhid (the pre-fix guard passes, and carp_attach_p is there to call).
 #[test]
 fn vhid_with_carp_loaded_is_enoprotoopt() {
-    for profile in [Profile::Fixed, Profile::PreFix13] {
+    for profile in [Release::V14_1, Release::V13_0PreFix] {
         let k = kernel(profile);
         with_carp(&k);
         for v in [1, -1] {
@@ -127,7 +127,7 @@ fn vhid_with_carp_loaded_is_enoprotoopt() {
 /// EPROTONOSUPPORT): no panic in either profile, and a negative vhid is ignored.
 #[test]
 fn inet6_vhid_rules() {
-    for profile in [Profile::Fixed, Profile::PreFix13] {
+    for profile in [Release::V14_1, Release::V13_0PreFix] {
         let k = kernel(profile);
         let alias = |vhid| Inet6Alias {
             vhid,

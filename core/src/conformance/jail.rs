@@ -10,7 +10,7 @@
 use super::Scratch;
 use crate::kernel::{
     Errno, ExitStatus, IpMode, JailFlags, JailKey, JailParams, Jid, KResult, Kernel, Pid,
-    ProcessSpec, Signal, VnetMode,
+    ProcessSpec, Release, Signal, SysctlValue, VnetMode,
 };
 use std::fmt::Debug;
 use std::net::Ipv4Addr;
@@ -590,6 +590,65 @@ pub fn removed_jail_dies_with_its_processes<K: Kernel>(k: &K, _: &dyn Scratch) {
     cleanup(k, &[replacement]);
 }
 
+/// A dying jail's jid, for a new jail asking for it: up to 14.0 the dying jail holds it
+/// (EEXIST "jail N already exists"); later the new jail gets it and the dying jail, still found
+/// with JAIL_DYING under its name, is renumbered (kern_jail_set, freebsd-src ed31b3f4a146;
+/// `Release::renumbers_dying_jails`). The release is the kernel's own `kern.osreldate`.
+pub fn dying_jails_jid_follows_the_release<K: Kernel>(k: &K, _: &dyn Scratch) {
+    let release = match k.sysctl("kern.osreldate") {
+        Ok(SysctlValue::Int(osreldate)) => Release::from_osreldate(osreldate),
+        other => panic!("kern.osreldate: {other:?}"),
+    };
+    let jid = create(k, &persistent("zc-deadid", None));
+    // Its process, killed but not yet waited for, keeps the removed jail dying.
+    let pid = spawn_sleep(k, jid);
+    k.jail_remove(jid).expect("remove");
+    let same_jid = JailParams {
+        jid: Some(jid.0),
+        ..persistent("zc-deadid", None)
+    };
+    let mut made = Vec::new();
+    if release.renumbers_dying_jails() {
+        assert_eq!(
+            create(k, &same_jid),
+            jid,
+            "{release}: the new jail takes the jid"
+        );
+        made.push(jid);
+        let fresh = k
+            .jail_get(&JailKey::Jid(jid), JailFlags::default())
+            .expect("the new jail");
+        assert!(!fresh.dying);
+        let mut after = Jid(0);
+        let renumbered = loop {
+            let info = k
+                .jail_get(&JailKey::After(after), JailFlags::DYING)
+                .expect("the dying jail is still listed");
+            if info.name == "zc-deadid" && info.dying {
+                break info;
+            }
+            after = info.jid;
+        };
+        assert_ne!(renumbered.jid, jid);
+    } else {
+        expect_message(
+            k.jail_set(&same_jid, JailFlags::CREATE),
+            Errno::EEXIST,
+            &format!("jail {jid} already exists"),
+            &format!("{release}: create with a dying jail's jid"),
+        );
+        let dying = k
+            .jail_get(&JailKey::Jid(jid), JailFlags::DYING)
+            .expect("the dying jail keeps its jid");
+        assert!(dying.dying);
+    }
+    assert_eq!(
+        k.wait(pid, true).expect("wait"),
+        Some(ExitStatus::Signaled(Signal::SIGKILL))
+    );
+    cleanup(k, &made);
+}
+
 /// A jail that no longer persists dies when its last process is gone.
 pub fn jail_without_persist_dies_with_its_last_process<K: Kernel>(k: &K, _: &dyn Scratch) {
     let jid = create(k, &persistent("zc-lastproc", None));
@@ -648,6 +707,7 @@ macro_rules! jail_conformance_tests {
                     iteration_by_lastjid,
                     remove_unknown_and_empty,
                     removed_jail_dies_with_its_processes,
+                    dying_jails_jid_follows_the_release,
                     jail_without_persist_dies_with_its_last_process,
                 ]
             );

@@ -19,28 +19,6 @@ impl fmt::Display for Jid {
 /// `MAXHOSTNAMELEN` (`sys/sys/param.h`), the limit for `name` and `host.hostname`, NUL included.
 pub const MAXHOSTNAMELEN: usize = 256;
 
-/// `pr_flag_allow` of 14.x: the permissions compiled into kern_jail.c. allow.setaudit,
-/// allow.unprivileged_parent_tampering and allow.vmm are later than 14.1 (UNCONFIRMED: the
-/// 14.x list beyond the 12 entries read in kern_jail.c comes from jail(8) of 14).
-pub const STATIC_ALLOW: &[&str] = &[
-    "set_hostname",
-    "sysvipc",
-    "raw_sockets",
-    "chflags",
-    "mount",
-    "quotas",
-    "socket_af",
-    "mlock",
-    "reserved_ports",
-    "read_msgbuf",
-    "unprivileged_proc_debug",
-    "suser",
-    "extattr",
-    "adjtime",
-    "settime",
-    "routing",
-];
-
 /// The `vnet` parameter (`sys/sys/jail.h`: `JAIL_SYS_NEW` 1, `JAIL_SYS_INHERIT` 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum VnetMode {

@@ -13,6 +13,7 @@ pub mod net;
 pub mod op;
 pub mod pf;
 pub mod process;
+pub mod release;
 
 pub use errno::{Errno, KResult, KernelError};
 pub use files::{FileType, Files};
@@ -26,6 +27,7 @@ pub use net::{
 pub use op::Op;
 pub use pf::{PacketFilter, PfAction, PfRule, PfRuleset, PfTicket, PfTransaction};
 pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
+pub use release::Release;
 
 /// The whole contract: what a backend implements and what `core`'s logic is written against.
 pub trait Kernel:

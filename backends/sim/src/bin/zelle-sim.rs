@@ -13,7 +13,7 @@ use zelle_core::kernel::{
 use zelle_core::network::{
     AttachRequest, Dns, MemoryStore, NetworkConfig, Networks, PortProtocol, PublishedPort,
 };
-use zelle_sim::{Profile, SimConfig, SimKernel, STATE_ENV};
+use zelle_sim::{Release, SimConfig, SimKernel, STATE_ENV};
 
 #[derive(Parser)]
 #[command(version, about = "Inspect and drive a simulated FreeBSD machine")]
@@ -41,8 +41,9 @@ enum Command {
     Reset {
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        #[arg(long, value_enum, default_value_t = ProfileArg::Fixed)]
-        profile: ProfileArg,
+        /// The FreeBSD release the machine behaves like.
+        #[arg(long, value_enum, default_value_t = ReleaseArg::V14_1)]
+        release: ReleaseArg,
     },
     /// Walk through zelle's main job on a fresh machine: the default network (a bridge with
     /// NAT in a pf anchor), a container's VNET jail attached to it through an epair with a
@@ -55,11 +56,33 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ProfileArg {
+enum ReleaseArg {
     /// FreeBSD 13.0 before the vhid fix (a vhid without carp panics the kernel)
-    Prefix13,
-    /// FreeBSD 13.1 and later
-    Fixed,
+    #[value(name = "13.0-prefix")]
+    V13_0PreFix,
+    #[value(name = "13")]
+    V13,
+    #[value(name = "14.0")]
+    V14_0,
+    #[value(name = "14.1")]
+    V14_1,
+    #[value(name = "14.3")]
+    V14_3,
+    #[value(name = "15.0")]
+    V15_0,
+}
+
+impl From<ReleaseArg> for Release {
+    fn from(arg: ReleaseArg) -> Release {
+        match arg {
+            ReleaseArg::V13_0PreFix => Release::V13_0PreFix,
+            ReleaseArg::V13 => Release::V13,
+            ReleaseArg::V14_0 => Release::V14_0,
+            ReleaseArg::V14_1 => Release::V14_1,
+            ReleaseArg::V14_3 => Release::V14_3,
+            ReleaseArg::V15_0 => Release::V15_0,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -113,21 +136,18 @@ fn run(command: Command, state: PathBuf) -> Result<ExitCode, Box<dyn std::error:
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Reset { seed, profile } => {
-            let profile = match profile {
-                ProfileArg::Prefix13 => Profile::PreFix13,
-                ProfileArg::Fixed => Profile::Fixed,
-            };
+        Command::Reset { seed, release } => {
+            let release = Release::from(release);
             let config = SimConfig {
                 seed,
-                profile,
+                release,
                 ..SimConfig::default()
             };
             SimKernel::reset_shared(&state, &config)?;
             println!(
                 "{}: a fresh {} machine",
                 state.display(),
-                profile.osrelease()
+                release.osrelease()
             );
             Ok(ExitCode::SUCCESS)
         }

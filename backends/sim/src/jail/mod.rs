@@ -70,6 +70,9 @@ pub struct JailState {
     pub jails: BTreeMap<Jid, Jail>,
     /// The last jid handed out (`lastprid` in kern_jail.c).
     pub last_jid: i32,
+    /// The last id a renumbered dying jail got (`lastdeadid` in kern_jail.c); 0 before any.
+    #[serde(default)]
+    pub last_dead_jid: i32,
     /// How long an unreferenced dying jail stays in allprison (FreeBSD bug 238032): 0 frees it
     /// at once.
     pub linger_ms: u64,
@@ -257,6 +260,35 @@ impl Machine {
         }
         self.settle_jails();
         Ok(())
+    }
+
+    /// Give jail `old` the id `new` (`pr_id` changes; everything that refers to the prison
+    /// follows it: its children, processes, mounts and vnet).
+    fn renumber_jail(&mut self, old: Jid, new: Jid) {
+        let Some(mut jail) = self.jails.jails.remove(&old) else {
+            return;
+        };
+        jail.jid = new;
+        let vnet = jail.vnet;
+        self.jails.jails.insert(new, jail);
+        for child in self.jails.jails.values_mut() {
+            if child.parent == old {
+                child.parent = new;
+            }
+        }
+        for p in self.procs.procs.values_mut() {
+            if p.jail == old {
+                p.jail = new;
+            }
+        }
+        for m in &mut self.mounts.mounts {
+            if m.jail == Some(old) {
+                m.jail = Some(new);
+            }
+        }
+        if vnet {
+            self.net.renumber_vnet(VnetId(old), VnetId(new));
+        }
     }
 
     /// Who holds each jail, counted once for all jails (see `JailRefs`).

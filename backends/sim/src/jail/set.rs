@@ -8,6 +8,7 @@ use crate::machine::Machine;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::jail::MAXHOSTNAMELEN;
+use zelle_core::kernel::release::MODULE_ALLOW;
 use zelle_core::kernel::{
     Errno, IpMode, JailFlags, JailParams, Jid, KResult, KernelError, VnetMode,
 };
@@ -26,20 +27,6 @@ const DEFAULT_ALLOW: &[&str] = &[
 /// `PR_ALLOW_DIFFERENCES`: permissions a child may have that its parent lacks (UNCONFIRMED:
 /// only unprivileged_proc_debug, as remembered from jail.h).
 const ALLOW_DIFFERENCES: &[&str] = &["unprivileged_proc_debug"];
-/// Permissions a module adds when it registers (`SYSCTL_JAIL_PARAM_ALLOW`): unknown until the
-/// module is loaded. `None`: compiled into GENERIC (UNCONFIRMED for procfs and tmpfs).
-const MODULE_ALLOW: &[(&str, Option<&str>)] = &[
-    ("mount.devfs", None),
-    ("mount.procfs", None),
-    ("mount.tmpfs", None),
-    ("mount.nullfs", Some("nullfs")),
-    ("mount.fdescfs", Some("fdescfs")),
-    ("mount.linprocfs", Some("linprocfs")),
-    ("mount.linsysfs", Some("linsysfs")),
-    ("mount.zfs", Some("zfs")),
-    ("nfsd", Some("nfsd")),
-];
-
 /// What a jail_set request asks, checked and normalized before any lookup.
 struct Request {
     jid: i32,
@@ -119,7 +106,7 @@ fn allow_wire_name(name: &str, on: bool) -> String {
 impl Machine {
     /// Whether a permission name (after "allow.") is known to the kernel now.
     fn allow_known(&self, name: &str) -> bool {
-        zelle_core::kernel::jail::STATIC_ALLOW.contains(&name)
+        self.release().static_allow().contains(&name)
             || MODULE_ALLOW
                 .iter()
                 .any(|(n, module)| *n == name && module.is_none_or(|m| self.host.has_module(m)))
@@ -194,6 +181,29 @@ impl Machine {
                 }
             }
             return Some(jid);
+        }
+    }
+
+    /// get_next_deadid: the id a renumbered dying jail gets, counting down from JAIL_MAX below
+    /// the last one given, skipping ids in use and wrapping to the top once; `None` when every
+    /// id is taken.
+    fn next_deadid(&self) -> Option<i32> {
+        let last = self.jails.last_dead_jid;
+        let taken = |id: i32| self.jails.jails.contains_key(&Jid(id));
+        let first = if last != 0 { last - 1 } else { JAIL_MAX };
+        let (mut id, mut min) = (first, 1);
+        loop {
+            if id >= min && !taken(id) {
+                return Some(id);
+            }
+            id -= 1;
+            if id < min {
+                if last == min || last == 0 || min != 1 {
+                    return None;
+                }
+                id = JAIL_MAX;
+                min = last;
+            }
         }
     }
 
@@ -369,7 +379,11 @@ impl Machine {
             }
         }
 
-        // Find the jail, or at least its parent.
+        // Find the jail, or at least its parent. Up to 14.0 a dying jail is found by its jid,
+        // and by its name with JAIL_DYING; later a dying jail is never found (see
+        // `Release::renumbers_dying_jails`).
+        let renumber = self.release().renumbers_dying_jails();
+        let mut dead_jid: Option<Jid> = None;
         let mut target: Option<Jid> = None;
         let mut ppr = Jid(0);
         let mut name = p.name.clone();
@@ -378,7 +392,14 @@ impl Machine {
                 return Err(refuse(Errno::EINVAL, "negative jid".into()));
             }
             let jid = r.jid;
-            if let Some(found) = self.jails.jails.get(&Jid(jid)) {
+            let found = self.jails.jails.get(&Jid(jid));
+            if renumber && found.is_some_and(|j| j.dying) {
+                // Noted, to be renumbered if a jail is created in its place.
+                dead_jid = Some(Jid(jid));
+                if update_only {
+                    return Err(refuse(Errno::ENOENT, format!("jail {jid} not found")));
+                }
+            } else if let Some(found) = found {
                 if create_only {
                     return Err(refuse(Errno::EEXIST, format!("jail {jid} already exists")));
                 }
@@ -443,6 +464,9 @@ impl Machine {
                     if !same {
                         continue;
                     }
+                    if sibling.dying && renumber {
+                        continue;
+                    }
                     if !sibling.dying {
                         if target.is_none() && !create_only {
                             target = Some(sibling.jid);
@@ -486,6 +510,15 @@ impl Machine {
         if created {
             if self.jails.jails.len() >= JAIL_MAX as usize {
                 return Err(refuse(Errno::EPERM, "prison limit exceeded".into()));
+            }
+            if let Some(dead) = dead_jid {
+                // "The prison being created has the same ID as a dying one. Handle this by
+                // giving the dying jail a new ID." (kern_jail_set, get_next_deadid)
+                let new_id = self
+                    .next_deadid()
+                    .ok_or_else(|| refuse(Errno::EAGAIN, "no available jail IDs".into()))?;
+                self.jails.last_dead_jid = new_id;
+                self.renumber_jail(dead, Jid(new_id));
             }
             if r.jid == 0 {
                 r.jid = self

@@ -4,7 +4,7 @@
 use super::{errno, ifr_name, IfId, In6Addr, InAddr};
 use crate::fault::Op;
 use crate::jail::VnetId;
-use crate::machine::{Machine, Profile};
+use crate::machine::Machine;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::net::{Inet6Alias, InetAlias};
 use zelle_core::kernel::{Errno, IfFlags, KResult, Vnet};
@@ -96,21 +96,20 @@ impl Machine {
         if self.host.has_module("carp") {
             return Err(errno(op, Errno::ENOPROTOOPT));
         }
-        match self.profile() {
-            // Fixed kernels guard with `vhid != 0 && carp_attach_p == NULL`.
-            Profile::Fixed => Err(errno(op, Errno::EPROTONOSUPPORT)),
-            // 13.0 guarded with `vhid > 0 && carp_attach_p == NULL` but then called
-            // `(*carp_attach_p)(ifa, vhid)` for any `vhid != 0`: a negative vhid without carp
-            // calls a NULL pointer (read in the pre-fix in.c: the guard is `vhid > 0`).
-            Profile::PreFix13 if vhid > 0 => Err(errno(op, Errno::EPROTONOSUPPORT)),
-            Profile::PreFix13 => Err(self.panic(
-                op,
-                format!(
-                    "Fatal trap 12: page fault while in kernel mode: \
-                     in_aifaddr_ioctl called carp_attach_p (NULL) for vhid {vhid}"
-                ),
-            )),
+        // Fixed kernels guard with `vhid != 0 && carp_attach_p == NULL`. 13.0 guarded with
+        // `vhid > 0 && carp_attach_p == NULL` but then called `(*carp_attach_p)(ifa, vhid)` for
+        // any `vhid != 0`: a negative vhid without carp calls a NULL pointer (read in the
+        // pre-fix in.c: the guard is `vhid > 0`).
+        if self.release().vhid_fixed() || vhid > 0 {
+            return Err(errno(op, Errno::EPROTONOSUPPORT));
         }
+        Err(self.panic(
+            op,
+            format!(
+                "Fatal trap 12: page fault while in kernel mode: \
+                 in_aifaddr_ioctl called carp_attach_p (NULL) for vhid {vhid}"
+            ),
+        ))
     }
 
     /// Remove an IPv4 address if the interface has it, with what hangs off it

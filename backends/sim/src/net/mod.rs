@@ -466,7 +466,7 @@ impl NetState {
         iface.unchecked_name = false;
     }
 
-    fn rebuild_indexes(&mut self) {
+    pub(super) fn rebuild_indexes(&mut self) {
         let (by_name, by_seq) = self.indexes_from_ifaces();
         self.by_name = by_name;
         self.by_seq = by_seq;

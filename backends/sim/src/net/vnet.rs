@@ -28,6 +28,24 @@ impl NetState {
     }
 }
 
+impl NetState {
+    /// A vnet's jail was renumbered: the stack and its interfaces follow the new id.
+    pub(crate) fn renumber_vnet(&mut self, old: VnetId, new: VnetId) {
+        if let Some(net) = self.vnets.remove(&old) {
+            self.vnets.insert(new, net);
+        }
+        for iface in self.ifaces.values_mut() {
+            if iface.vnet == old {
+                iface.vnet = new;
+            }
+            if iface.home == old {
+                iface.home = new;
+            }
+        }
+        self.rebuild_indexes();
+    }
+}
+
 impl Machine {
     /// SIOCSIFVNET (`ifhwioctl` → `if_vmove_loan`) [13]: ENXIO when no such interface here or
     /// no such jail below the caller's prison (a dying jail is still found: `pr_ref > 0`);

@@ -1,0 +1,215 @@
+//! The FreeBSD releases zelle knows apart, and what differs between them.
+//!
+//! A rule that changed between releases is a method here, so the simulated machine and the real
+//! backend answer it from one place. A release is named by `kern.osreldate`
+//! (`__FreeBSD_version`, sys/sys/param.h), never by the text of `kern.osrelease`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A FreeBSD release, oldest first (the order is the release order).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Release {
+    /// 13.0-RELEASE before the fix of PR #530: SIOCAIFADDR with a non-zero `ifra_vhid` and no
+    /// carp(4) calls a NULL pointer for a negative vhid (FACTS.md §1, `in.c:in_aifaddr_ioctl`).
+    V13_0PreFix,
+    /// 13.1 to 13.x: the vhid check fixed (EPROTONOSUPPORT).
+    V13,
+    /// 14.0-RELEASE.
+    V14_0,
+    /// 14.1 and the later 14.x before 14.3.
+    #[default]
+    V14_1,
+    /// 14.3 and later 14.x: allow.routing exists.
+    V14_3,
+    /// 15.0.
+    V15_0,
+}
+
+impl Release {
+    pub const ALL: [Release; 6] = [
+        Release::V13_0PreFix,
+        Release::V13,
+        Release::V14_0,
+        Release::V14_1,
+        Release::V14_3,
+        Release::V15_0,
+    ];
+
+    /// `kern.osreldate` of the release (`__FreeBSD_version` of its releng branch: 13.0 1300139,
+    /// 13.2 1302001, 14.0 1400097, 14.1 1401000, 14.3 1403000, 15.0 1500068 — FACTS-pf-releases.md
+    /// for 15.0; the others are the Porter's Handbook values, UNCONFIRMED here).
+    pub fn osreldate(self) -> i64 {
+        match self {
+            Release::V13_0PreFix => 1_300_139,
+            Release::V13 => 1_302_001,
+            Release::V14_0 => 1_400_097,
+            Release::V14_1 => 1_401_000,
+            Release::V14_3 => 1_403_000,
+            Release::V15_0 => 1_500_068,
+        }
+    }
+
+    /// `kern.osrelease` of the release.
+    pub fn osrelease(self) -> &'static str {
+        match self {
+            Release::V13_0PreFix => "13.0-RELEASE",
+            Release::V13 => "13.2-RELEASE",
+            Release::V14_0 => "14.0-RELEASE",
+            Release::V14_1 => "14.1-RELEASE",
+            Release::V14_3 => "14.3-RELEASE",
+            Release::V15_0 => "15.0-RELEASE",
+        }
+    }
+
+    /// The newest release modelled whose osreldate is at most `osreldate` (a running kernel's
+    /// `kern.osreldate`); anything older than 13.0 counts as 13.0. 13.0 counts as before the
+    /// vhid fix: a patch level does not change `__FreeBSD_version`.
+    pub fn from_osreldate(osreldate: i64) -> Release {
+        Release::ALL
+            .into_iter()
+            .rev()
+            .find(|r| r.osreldate() <= osreldate)
+            .unwrap_or(Release::V13_0PreFix)
+    }
+
+    /// Whether a non-zero `ifra_vhid` without carp(4) is refused (EPROTONOSUPPORT) rather than
+    /// panicking the kernel for a negative one.
+    pub fn vhid_fixed(self) -> bool {
+        self != Release::V13_0PreFix
+    }
+
+    /// Whether jail_set(2) renumbers a dying jail whose jid a new jail asks for, and never
+    /// brings a dying jail back (kern_jail.c since freebsd-src ed31b3f4a146, main 2023-11-30:
+    /// `kern_jail_set` notes the dying jail as `deadpr` and gives it `get_next_deadid`, counting
+    /// down from JAIL_MAX). Up to 14.0 a dying jail is found by its jid (EEXIST on create) and
+    /// JAIL_DYING with persist resurrects it. In 14.1 UNCONFIRMED: whether the change was merged
+    /// to stable/14 before 14.1 was not read; modelled as merged.
+    pub fn renumbers_dying_jails(self) -> bool {
+        self >= Release::V14_1
+    }
+
+    /// The `allow.*` permissions compiled into kern_jail.c (`pr_flag_allow`), by their name
+    /// after "allow.". Module-provided ones (`allow.mount.<fs>`, `allow.vmm`, ...) are in
+    /// `MODULE_ALLOW`.
+    ///
+    /// The 12 from set_hostname to suser were read in kern_jail.c [14]; extattr, adjtime and
+    /// settime are from jail(8) of 14 (UNCONFIRMED in the source); allow.routing arrived in
+    /// 14.3 (2025), so 14.1 answers EINVAL "unknown parameter: allow.routing"
+    /// (FACTS-kernel-errno.md §10). 13.x: extattr, adjtime and settime are UNCONFIRMED there and
+    /// listed as in 14.
+    pub fn static_allow(self) -> &'static [&'static str] {
+        const V14: &[&str] = &[
+            "set_hostname",
+            "sysvipc",
+            "raw_sockets",
+            "chflags",
+            "mount",
+            "quotas",
+            "socket_af",
+            "mlock",
+            "reserved_ports",
+            "read_msgbuf",
+            "unprivileged_proc_debug",
+            "suser",
+            "extattr",
+            "adjtime",
+            "settime",
+        ];
+        const V14_3: &[&str] = &[
+            "set_hostname",
+            "sysvipc",
+            "raw_sockets",
+            "chflags",
+            "mount",
+            "quotas",
+            "socket_af",
+            "mlock",
+            "reserved_ports",
+            "read_msgbuf",
+            "unprivileged_proc_debug",
+            "suser",
+            "extattr",
+            "adjtime",
+            "settime",
+            "routing",
+        ];
+        if self >= Release::V14_3 {
+            V14_3
+        } else {
+            V14
+        }
+    }
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.osrelease())
+    }
+}
+
+/// The `allow.*` permissions a module registers when it loads (`SYSCTL_JAIL_PARAM_ALLOW`,
+/// `prison_add_vfs`), with the module whose loading brings them (modfind(2) name); `None` for
+/// one compiled into GENERIC, which always exists. They exist only while their module is loaded
+/// (FACTS-kernel-runtime.md §7). UNCONFIRMED: devfs, procfs and tmpfs compiled in; vmm's
+/// `allow.vmm` (vmm.ko, 14.x per jail(8)) and nfsd's `allow.nfsd` (nfsd.ko; static under VIMAGE
+/// in 15, FACTS-kernel-errno.md §10, not modelled) follow their module.
+pub const MODULE_ALLOW: &[(&str, Option<&str>)] = &[
+    ("mount.devfs", None),
+    ("mount.procfs", None),
+    ("mount.tmpfs", None),
+    ("mount.nullfs", Some("nullfs")),
+    ("mount.fdescfs", Some("fdescfs")),
+    ("mount.linprocfs", Some("linprocfs")),
+    ("mount.linsysfs", Some("linsysfs")),
+    ("mount.zfs", Some("zfs")),
+    ("nfsd", Some("nfsd")),
+    ("vmm", Some("vmm")),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releases_map_to_and_from_osreldate() {
+        for release in Release::ALL {
+            assert_eq!(Release::from_osreldate(release.osreldate()), release);
+        }
+        assert_eq!(Release::from_osreldate(1_402_000), Release::V14_1);
+        assert_eq!(Release::from_osreldate(1_600_000), Release::V15_0);
+        assert_eq!(Release::from_osreldate(1_200_000), Release::V13_0PreFix);
+        assert!(Release::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert!(Release::ALL
+            .windows(2)
+            .all(|w| w[0].osreldate() < w[1].osreldate()));
+    }
+
+    #[test]
+    fn allow_routing_arrives_in_14_3() {
+        let has = |r: Release| r.static_allow().contains(&"routing");
+        assert!(!has(Release::V14_1));
+        assert!(!has(Release::V14_0));
+        assert!(has(Release::V14_3));
+        assert!(has(Release::V15_0));
+    }
+
+    #[test]
+    fn dying_jails_are_renumbered_from_14_1() {
+        assert!(!Release::V14_0.renumbers_dying_jails());
+        assert!(!Release::V13.renumbers_dying_jails());
+        assert!(Release::V14_1.renumbers_dying_jails());
+        assert!(Release::V15_0.renumbers_dying_jails());
+    }
+
+    #[test]
+    fn module_names_are_not_compiled_in() {
+        for (name, _) in MODULE_ALLOW {
+            for release in Release::ALL {
+                assert!(!release.static_allow().contains(name), "{name}");
+            }
+        }
+    }
+}
