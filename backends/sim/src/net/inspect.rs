@@ -86,6 +86,10 @@ impl Machine {
                     self.vnet_label(vnet)
                 ));
             }
+            // A vnet shuts down only inside vnet_destroy, which the sim runs in one step.
+            if net.vnets.get(&vnet).is_some_and(|v| v.shutting_down) {
+                report(format!("{} is left shutting down", self.vnet_label(vnet)));
+            }
         }
         for (jid, jail) in &self.jails.jails {
             if jail.vnet && !net.vnets.contains_key(&VnetId(*jid)) {

@@ -168,6 +168,10 @@ pub struct VnetNet {
     pub routes: BTreeMap<IpNet, RouteRec>,
     /// Each cloner's allocated units (cloners are per vnet: `V_if_cloners`).
     pub units: BTreeMap<String, UnitSet>,
+    /// `VNET_IS_SHUTTING_DOWN` (if.c): `vnet_destroy` has set `vnet_shutdown` and run
+    /// `vnet_if_return`; the rest of the teardown is under way. Only while `vnet_destroy` runs.
+    #[serde(default)]
+    pub shutting_down: bool,
 }
 
 /// The network state of the whole machine.
