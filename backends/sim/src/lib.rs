@@ -8,6 +8,7 @@ pub mod abi;
 pub mod fault;
 mod files;
 pub mod host;
+mod hostos;
 mod inspect;
 pub mod jail;
 pub mod kernel;

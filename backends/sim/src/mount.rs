@@ -20,7 +20,6 @@ use crate::kernel::SimKernel;
 use crate::machine::Machine;
 use serde::{Deserialize, Serialize};
 use std::fs::Metadata;
-use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use zelle_core::kernel::{
@@ -173,20 +172,7 @@ const FS_TYPES: &[FsType] = &[
 /// into flags before the file system sees them.
 const GLOBAL_OPTS: &[&str] = &["errmsg", "fstype", "fspath", "ro", "rw", "nosuid", "noexec"];
 
-/// The FreeBSD errno for a host I/O error. The sim runs on Linux, whose numbers agree with
-/// FreeBSD's up to 34 except EAGAIN/EDEADLK; the few others namei(9) can give are mapped.
-pub(crate) fn host_errno(error: &io::Error) -> Errno {
-    match error.raw_os_error() {
-        Some(11) => Errno::EAGAIN,
-        Some(35) => Errno::EDEADLK,
-        Some(36) => Errno::ENAMETOOLONG,
-        Some(38) => Errno::ENOSYS,
-        Some(39) => Errno::ENOTEMPTY,
-        Some(40) => Errno::ELOOP,
-        Some(n) if (1..=34).contains(&n) => Errno(n),
-        _ => Errno::EIO,
-    }
-}
+pub(crate) use crate::hostos::host_errno;
 
 /// Whether `path` is `base` or lies below it (whole components).
 pub(crate) fn is_under(path: &str, base: &str) -> bool {

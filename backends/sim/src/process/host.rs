@@ -65,47 +65,7 @@ fn host_limit(value: u64) -> libc::rlim_t {
     }
 }
 
-/// A FreeBSD signal number as the host's, where the host has it.
-#[cfg(target_os = "linux")]
-pub(crate) fn to_host_signal(sig: i32) -> Option<i32> {
-    Some(match sig {
-        0..=6 | 8 | 9 | 11 | 13..=15 | 21 | 22 | 24..=28 => sig,
-        10 => libc::SIGBUS,
-        12 => libc::SIGSYS,
-        16 => libc::SIGURG,
-        17 => libc::SIGSTOP,
-        18 => libc::SIGTSTP,
-        19 => libc::SIGCONT,
-        20 => libc::SIGCHLD,
-        23 => libc::SIGIO,
-        30 => libc::SIGUSR1,
-        31 => libc::SIGUSR2,
-        // FreeBSD's realtime signals start at 65 (SIGRTMIN).
-        65..=126 => {
-            let sig = libc::SIGRTMIN() + (sig - 65);
-            return (sig <= libc::SIGRTMAX()).then_some(sig);
-        }
-        _ => return None,
-    })
-}
-
-/// A host signal number as FreeBSD's.
-#[cfg(target_os = "linux")]
-pub(crate) fn from_host_signal(sig: i32) -> i32 {
-    (0..=126)
-        .find(|freebsd| to_host_signal(*freebsd) == Some(sig))
-        .unwrap_or(sig)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn to_host_signal(sig: i32) -> Option<i32> {
-    Some(sig)
-}
-
-#[cfg(not(target_os = "linux"))]
-pub(crate) fn from_host_signal(sig: i32) -> i32 {
-    sig
-}
+pub(crate) use crate::hostos::{from_host_signal, to_host_signal};
 
 /// How a host process ended, in FreeBSD's terms.
 pub(crate) fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
