@@ -76,41 +76,53 @@ fn a_panicked_machine_answers_nothing() {
     assert!(kernel.snapshot().dump().starts_with("*** kernel panic"));
 }
 
+/// The role a worker process plays, set by the test that starts it.
+const ROLE_ENV: &str = "ZELLE_SIM_TEST_ROLE";
+
 /// Run `child_worker` below in a new process of this test binary.
 fn spawn_worker(state: &Path, role: &str) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_worker", "--nocapture", "--test-threads=1"])
+        .args(["--ignored", "--exact", "child_worker", "--nocapture"])
+        .args(["--test-threads=1"])
         .env(STATE_ENV, state)
-        .env("ZELLE_SIM_TEST_ROLE", role)
+        .env(ROLE_ENV, role)
+        // The harness's lines only; a failing worker's panic goes to stderr.
+        .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn worker")
 }
 
-/// Not a test of its own: the body of the worker processes (does nothing unless started by
-/// `processes_share_one_machine`).
+/// The body of the worker processes of `processes_share_one_machine`.
 #[test]
+#[ignore = "worker process of processes_share_one_machine; run only by that test"]
 fn child_worker() {
-    let Ok(role) = std::env::var("ZELLE_SIM_TEST_ROLE") else {
-        return;
-    };
+    let role = std::env::var(ROLE_ENV).unwrap_or_else(|_| {
+        panic!(
+            "child_worker runs only as a worker of processes_share_one_machine ({ROLE_ENV} unset)"
+        )
+    });
     let kernel = SimKernel::from_env().expect("state file");
-    if role == "observer" {
-        // Sees what the parent created before it started.
-        let names: Vec<_> = kernel
-            .list_interfaces(Vnet::Host)
-            .unwrap()
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
-        assert!(names.contains(&"bridge0".to_string()), "{names:?}");
-        kernel.create_interface(Vnet::Host, "bridge42").unwrap();
-        return;
-    }
-    for _ in 0..20 {
-        let a = kernel.create_interface(Vnet::Host, "epair").unwrap();
-        kernel
-            .set_interface_flags(Vnet::Host, &a, IfFlags::UP)
-            .unwrap();
+    match role.as_str() {
+        "observer" => {
+            // Sees what the parent created before it started.
+            let names: Vec<_> = kernel
+                .list_interfaces(Vnet::Host)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.name)
+                .collect();
+            assert!(names.contains(&"bridge0".to_string()), "{names:?}");
+            kernel.create_interface(Vnet::Host, "bridge42").unwrap();
+        }
+        "creator" => {
+            for _ in 0..20 {
+                let a = kernel.create_interface(Vnet::Host, "epair").unwrap();
+                kernel
+                    .set_interface_flags(Vnet::Host, &a, IfFlags::UP)
+                    .unwrap();
+            }
+        }
+        other => panic!("{ROLE_ENV}={other}: no such worker role"),
     }
 }
 
