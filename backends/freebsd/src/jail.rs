@@ -16,8 +16,8 @@ use zelle_core::kernel::jail::MAXHOSTNAMELEN;
 use zelle_core::kernel::release::MODULE_ALLOW;
 use zelle_core::kernel::Op;
 use zelle_core::kernel::{
-    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
-    Release, VnetMode,
+    Errno, HostFacts, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult,
+    KernelError, Release, SysctlValue, VnetMode,
 };
 use zelle_sys::{iovec, zeroed, MAXPATHLEN};
 
@@ -225,41 +225,6 @@ fn get_params(key: &JailKey, allow: &[&str]) -> Result<Params, Errno> {
     Ok(out)
 }
 
-/// The running kernel's release, from `kern.osreldate` (an int, kern_mib.c).
-fn running_release<S: Syscalls>(sys: &S) -> Result<Release, Errno> {
-    let mut value = [0u8; 4];
-    let len = sys.sysctlbyname(c"kern.osreldate", &mut value, &[])?;
-    if len != value.len() {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Release::from_osreldate(i64::from(c_int::from_ne_bytes(
-        value,
-    ))))
-}
-
-/// The `allow.*` names this kernel has: those compiled into its release, and those of the
-/// modules it has loaded (modfind(2)).
-fn allow_names<S: Syscalls>(sys: &S) -> Result<Vec<&'static str>, Errno> {
-    let mut names = running_release(sys)?.static_allow().to_vec();
-    for (name, module) in MODULE_ALLOW {
-        let loaded = match module {
-            None => true,
-            Some(module) => {
-                let module = CString::new(*module).map_err(|_| Errno::EINVAL)?;
-                match sys.modfind(&module) {
-                    Ok(_) => true,
-                    Err(Errno::ENOENT) => false,
-                    Err(e) => return Err(e),
-                }
-            }
-        };
-        if loaded {
-            names.push(name);
-        }
-    }
-    Ok(names)
-}
-
 fn ip_mode(value: Option<c_int>) -> IpMode {
     match value {
         Some(1) => IpMode::New,
@@ -306,6 +271,24 @@ fn info(jid: c_int, p: &Params, allow: &[&str]) -> JailInfo {
     }
 }
 
+impl<S: Syscalls> FreeBsd<S> {
+    /// The `allow.*` names this kernel has: those compiled into its release (by its
+    /// `kern.osreldate`), and those of the modules it has loaded.
+    fn allow_names(&self) -> KResult<Vec<&'static str>> {
+        let release = match self.sysctl("kern.osreldate")? {
+            SysctlValue::Int(osreldate) => Release::from_osreldate(osreldate),
+            SysctlValue::String(_) => return Err(fail(Op::Sysctl, Errno::EINVAL)),
+        };
+        let mut names = release.static_allow().to_vec();
+        for (name, module) in MODULE_ALLOW {
+            if module.map_or(Ok(true), |m| self.module_loaded(m))? {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+}
+
 impl<S: Syscalls> Jails for FreeBsd<S> {
     fn jail_set(&self, params: &JailParams, flags: JailFlags) -> KResult<Jid> {
         let op = Op::JailSet;
@@ -317,7 +300,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
 
     fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
         let op = Op::JailGet;
-        let mut allow = allow_names(&self.sys).map_err(|e| fail(op, e))?;
+        let mut allow = self.allow_names()?;
         loop {
             let mut p = get_params(key, &allow).map_err(|e| fail(op, e))?;
             // SAFETY: the iovecs point into `p`, every value a writable buffer of its length.
@@ -356,8 +339,9 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syscalls::consts::CTLTYPE_INT;
     use crate::syscalls::MockSyscalls;
-    use crate::test_support::{backend, pairs, put};
+    use crate::test_support::{backend, pairs, put, with_sysctl};
 
     fn int(v: c_int) -> Option<Vec<u8>> {
         Some(v.to_ne_bytes().to_vec())
@@ -369,14 +353,13 @@ mod tests {
 
     /// A kernel of `release` with the modules `loaded`, as jail_get asks it.
     fn kernel_of(mock: &mut MockSyscalls, release: Release, loaded: &'static [&'static str]) {
-        mock.expect_sysctlbyname()
-            .withf(|name, old, new| {
-                name.to_bytes() == b"kern.osreldate" && old.len() == 4 && new.is_empty()
-            })
-            .returning(move |_, old, _| {
-                old.copy_from_slice(&(release.osreldate() as c_int).to_ne_bytes());
-                Ok(4)
-            });
+        let osreldate = release.osreldate() as c_int;
+        with_sysctl(
+            mock,
+            "kern.osreldate",
+            CTLTYPE_INT,
+            osreldate.to_ne_bytes().to_vec(),
+        );
         mock.expect_modfind().returning(move |name| {
             match loaded.iter().position(|m| m.as_bytes() == name.to_bytes()) {
                 Some(at) => Ok(at as c_int + 1),

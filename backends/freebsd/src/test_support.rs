@@ -122,3 +122,31 @@ pub(crate) unsafe fn put(iov: &mut [zelle_sys::iovec], name: &str, bytes: &[u8],
     }
     panic!("no parameter {name}");
 }
+
+/// A kernel with one sysctl `name` of `kind` whose value is `value`.
+pub(crate) fn with_sysctl(mock: &mut MockSyscalls, name: &'static str, kind: u32, value: Vec<u8>) {
+    let size = value.len();
+    mock.expect_sysctlbyname()
+        .withf(move |n, old, new| {
+            n.to_bytes() == name.as_bytes() && old.is_empty() && new.is_empty()
+        })
+        .returning(move |_, _, _| Ok(size));
+    mock.expect_sysctl()
+        .withf(move |mib, _, new| mib == [0, 3] && new == name.as_bytes())
+        .returning(|_, old, _| {
+            old[..8].copy_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0]);
+            Ok(8)
+        });
+    mock.expect_sysctl()
+        .withf(|mib, _, _| mib == [0, 4, 1, 2])
+        .returning(move |_, old, _| {
+            old[..4].copy_from_slice(&kind.to_ne_bytes());
+            Ok(6)
+        });
+    mock.expect_sysctlbyname()
+        .withf(|_, old, _| !old.is_empty())
+        .returning(move |_, old, _| {
+            old[..value.len()].copy_from_slice(&value);
+            Ok(value.len())
+        });
+}
