@@ -1,6 +1,9 @@
 //! jail_set(2): the checks of kern_jail_set, in the kernel's order, and the changes it makes.
 //!
-//! Source: [14] `sys/kern/kern_jail.c` (`kern_jail_set`, `get_next_prid`, `pr_flag_allow`).
+//! Source: [14] `sys/kern/kern_jail.c` (`kern_jail_set`, `get_next_prid`, `pr_flag_allow`);
+//! for releases from 14.1 on, the dying-jail lookup and `get_next_deadid` of
+//! fel1x-developer/freebsd-src@2d614aa2fe3e (main, __FreeBSD_version 1500012, after
+//! freebsd-src ed31b3f4a146).
 
 use super::{Jail, VnetId, JAIL_MAX};
 use crate::fault::Op;
@@ -380,8 +383,9 @@ impl Machine {
         }
 
         // Find the jail, or at least its parent. Up to 14.0 a dying jail is found by its jid,
-        // and by its name with JAIL_DYING; later a dying jail is never found (see
-        // `Release::renumbers_dying_jails`).
+        // and by its name with JAIL_DYING; later a dying jail is never found, and JAIL_DYING,
+        // still in JAIL_SET_MASK, changes nothing (kern_jail_set of main 1500012 reads no
+        // JAIL_DYING; see `Release::renumbers_dying_jails`).
         let renumber = self.release().renumbers_dying_jails();
         let mut dead_jid: Option<Jid> = None;
         let mut target: Option<Jid> = None;
