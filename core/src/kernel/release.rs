@@ -38,13 +38,14 @@ impl Release {
         Release::V15_0,
     ];
 
-    /// `kern.osreldate` of the release (`__FreeBSD_version` of its releng branch: 13.0 1300139,
-    /// 13.2 1302001, 14.0 1400097, 14.1 1401000, 14.3 1403000, 15.0 1500068 — FACTS-pf-releases.md
-    /// for 15.0; the others are the Porter's Handbook values, UNCONFIRMED here).
+    /// `kern.osreldate` of the release (`__FreeBSD_version` of its releng branch, the first of
+    /// the range for `V13`: 13.0 1300139, 13.1 1301000, 14.0 1400097, 14.1 1401000, 14.3
+    /// 1403000, 15.0 1500068 — FACTS-pf-releases.md for 15.0; the others are the Porter's
+    /// Handbook values, UNCONFIRMED here).
     pub fn osreldate(self) -> i64 {
         match self {
             Release::V13_0PreFix => 1_300_139,
-            Release::V13 => 1_302_001,
+            Release::V13 => 1_301_000,
             Release::V14_0 => 1_400_097,
             Release::V14_1 => 1_401_000,
             Release::V14_3 => 1_403_000,
@@ -56,7 +57,7 @@ impl Release {
     pub fn osrelease(self) -> &'static str {
         match self {
             Release::V13_0PreFix => "13.0-RELEASE",
-            Release::V13 => "13.2-RELEASE",
+            Release::V13 => "13.1-RELEASE",
             Release::V14_0 => "14.0-RELEASE",
             Release::V14_1 => "14.1-RELEASE",
             Release::V14_3 => "14.3-RELEASE",
@@ -179,6 +180,8 @@ mod tests {
             assert_eq!(Release::from_osreldate(release.osreldate()), release);
         }
         assert_eq!(Release::from_osreldate(1_402_000), Release::V14_1);
+        assert_eq!(Release::from_osreldate(1_302_001), Release::V13, "13.2");
+        assert_eq!(Release::from_osreldate(1_404_000), Release::V14_3);
         assert_eq!(Release::from_osreldate(1_600_000), Release::V15_0);
         assert_eq!(Release::from_osreldate(1_200_000), Release::V13_0PreFix);
         assert!(Release::ALL.windows(2).all(|w| w[0] < w[1]));
