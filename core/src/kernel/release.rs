@@ -102,24 +102,8 @@ impl Release {
     /// (FACTS-kernel-errno.md §10). 13.x: extattr, adjtime and settime are UNCONFIRMED there and
     /// listed as in 14.
     pub fn static_allow(self) -> &'static [&'static str] {
-        const V14: &[&str] = &[
-            "set_hostname",
-            "sysvipc",
-            "raw_sockets",
-            "chflags",
-            "mount",
-            "quotas",
-            "socket_af",
-            "mlock",
-            "reserved_ports",
-            "read_msgbuf",
-            "unprivileged_proc_debug",
-            "suser",
-            "extattr",
-            "adjtime",
-            "settime",
-        ];
-        const V14_3: &[&str] = &[
+        /// Oldest first: each release has a prefix of the list.
+        const ALLOW: &[&str] = &[
             "set_hostname",
             "sysvipc",
             "raw_sockets",
@@ -137,11 +121,12 @@ impl Release {
             "settime",
             "routing",
         ];
-        if self >= Release::V14_3 {
-            V14_3
+        let known = if self >= Release::V14_3 {
+            ALLOW.len()
         } else {
-            V14
-        }
+            ALLOW.len() - 1
+        };
+        &ALLOW[..known]
     }
 }
 
