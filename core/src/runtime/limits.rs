@@ -1,0 +1,499 @@
+//! Limits: POSIX rlimits (`process.rlimits`) mapped to FreeBSD's RLIMIT_* numbers, and
+//! per-jail rctl(8) limits from a Linux `resources` section or zelle's `org.zelle.rctl`
+//! annotation.
+
+use super::error::{BundleError, Warnings};
+use super::json::{array, join, typed};
+use crate::kernel::process::{Rlimit, RlimitResource};
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+
+/// An rctl resource (`sys/sys/racct.h`, kern_rctl.c `resourcenames[]`; FACTS-kernel-runtime
+/// §1), in the kernel's index order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RctlResource {
+    Cputime,
+    Datasize,
+    Stacksize,
+    Coredumpsize,
+    Memoryuse,
+    Memorylocked,
+    Maxproc,
+    Openfiles,
+    Vmemoryuse,
+    Pseudoterminals,
+    Swapuse,
+    Nthr,
+    Msgqqueued,
+    Msgqsize,
+    Nmsgq,
+    Nsem,
+    Nsemop,
+    Nshm,
+    Shmsize,
+    Wallclock,
+    Pcpu,
+    Readbps,
+    Writebps,
+    Readiops,
+    Writeiops,
+}
+
+impl RctlResource {
+    pub const ALL: [RctlResource; 25] = {
+        use RctlResource::*;
+        [
+            Cputime,
+            Datasize,
+            Stacksize,
+            Coredumpsize,
+            Memoryuse,
+            Memorylocked,
+            Maxproc,
+            Openfiles,
+            Vmemoryuse,
+            Pseudoterminals,
+            Swapuse,
+            Nthr,
+            Msgqqueued,
+            Msgqsize,
+            Nmsgq,
+            Nsem,
+            Nsemop,
+            Nshm,
+            Shmsize,
+            Wallclock,
+            Pcpu,
+            Readbps,
+            Writebps,
+            Readiops,
+            Writeiops,
+        ]
+    };
+
+    /// The name rctl(8) and the kernel use.
+    pub fn name(self) -> &'static str {
+        use RctlResource::*;
+        match self {
+            Cputime => "cputime",
+            Datasize => "datasize",
+            Stacksize => "stacksize",
+            Coredumpsize => "coredumpsize",
+            Memoryuse => "memoryuse",
+            Memorylocked => "memorylocked",
+            Maxproc => "maxproc",
+            Openfiles => "openfiles",
+            Vmemoryuse => "vmemoryuse",
+            Pseudoterminals => "pseudoterminals",
+            Swapuse => "swapuse",
+            Nthr => "nthr",
+            Msgqqueued => "msgqqueued",
+            Msgqsize => "msgqsize",
+            Nmsgq => "nmsgq",
+            Nsem => "nsem",
+            Nsemop => "nsemop",
+            Nshm => "nshm",
+            Shmsize => "shmsize",
+            Wallclock => "wallclock",
+            Pcpu => "pcpu",
+            Readbps => "readbps",
+            Writebps => "writebps",
+            Readiops => "readiops",
+            Writeiops => "writeiops",
+        }
+    }
+
+    /// The action zelle's limit takes: deny, or throttle for the four decaying I/O
+    /// resources, which cannot be denied (kern_rctl.c rctl_rule_add). cputime and wallclock
+    /// take neither, so zelle sets no limit on them.
+    pub fn action(self) -> Option<RctlAction> {
+        use RctlResource::*;
+        match self {
+            Cputime | Wallclock => None,
+            Readbps | Writebps | Readiops | Writeiops => Some(RctlAction::Throttle),
+            _ => Some(RctlAction::Deny),
+        }
+    }
+
+    /// Whether an amount is a size in bytes (so `512m` means 512 MiB).
+    fn is_bytes(self) -> bool {
+        use RctlResource::*;
+        matches!(
+            self,
+            Datasize
+                | Stacksize
+                | Coredumpsize
+                | Memoryuse
+                | Memorylocked
+                | Vmemoryuse
+                | Swapuse
+                | Msgqsize
+                | Shmsize
+                | Readbps
+                | Writebps
+        )
+    }
+}
+
+impl fmt::Display for RctlResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RctlAction {
+    Deny,
+    Throttle,
+}
+
+/// One per-jail limit: the rule `jail:<name>:<resource>:<action>=<amount>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RctlLimit {
+    pub resource: RctlResource,
+    /// In the kernel's units: bytes, a count, or percent of one CPU for pcpu.
+    pub amount: u64,
+    pub action: RctlAction,
+    /// The field this limit came from, such as `linux.resources.memory.limit`.
+    pub from: String,
+}
+
+/// `process.rlimits[i]` as config.md gives it: all three fields REQUIRED.
+#[derive(Serialize, Deserialize)]
+struct PosixRlimit {
+    #[serde(rename = "type")]
+    kind: String,
+    hard: u64,
+    soft: u64,
+}
+
+/// The FreeBSD resource for an rlimit name (`sys/sys/resource.h`). Linux's names that
+/// FreeBSD shares map directly; RLIMIT_AS is FreeBSD's RLIMIT_VMEM (resource.h defines
+/// RLIMIT_AS as RLIMIT_VMEM); FreeBSD's own names are accepted too.
+fn rlimit_resource(name: &str) -> Option<RlimitResource> {
+    use RlimitResource::*;
+    Some(match name {
+        "RLIMIT_CPU" => Cpu,
+        "RLIMIT_FSIZE" => Fsize,
+        "RLIMIT_DATA" => Data,
+        "RLIMIT_STACK" => Stack,
+        "RLIMIT_CORE" => Core,
+        "RLIMIT_RSS" => Rss,
+        "RLIMIT_MEMLOCK" => Memlock,
+        "RLIMIT_NPROC" => Nproc,
+        "RLIMIT_NOFILE" => Nofile,
+        "RLIMIT_SBSIZE" => Sbsize,
+        "RLIMIT_AS" | "RLIMIT_VMEM" => Vmem,
+        "RLIMIT_NPTS" => Npts,
+        "RLIMIT_SWAP" => Swap,
+        "RLIMIT_KQUEUES" => Kqueues,
+        "RLIMIT_UMTXP" => Umtxp,
+        _ => return None,
+    })
+}
+
+/// Linux rlimits with no FreeBSD counterpart (getrlimit(2) of Linux).
+const LINUX_ONLY_RLIMITS: &[&str] = &[
+    "RLIMIT_LOCKS",
+    "RLIMIT_MSGQUEUE",
+    "RLIMIT_NICE",
+    "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME",
+    "RLIMIT_SIGPENDING",
+];
+
+/// Read `process.rlimits`. config.md: a type that cannot be mapped to a kernel interface, or
+/// a type given twice, MUST be an error.
+pub(crate) fn read_rlimits(
+    value: &Value,
+    path: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<Rlimit>, BundleError> {
+    let mut rlimits: Vec<Rlimit> = Vec::new();
+    for (i, entry) in array(value, path)?.iter().enumerate() {
+        let field = format!("{path}[{i}]");
+        let raw: PosixRlimit = typed(entry, &field, warnings)?;
+        let Some(resource) = rlimit_resource(&raw.kind) else {
+            let reason = if LINUX_ONLY_RLIMITS.contains(&raw.kind.as_str()) {
+                format!("{:?} is a Linux limit FreeBSD does not have", raw.kind)
+            } else {
+                format!("{:?} is not an RLIMIT_* resource", raw.kind)
+            };
+            return Err(BundleError::invalid(join(&field, "type"), reason));
+        };
+        if raw.soft > raw.hard {
+            return Err(BundleError::invalid(
+                join(&field, "soft"),
+                format!(
+                    "{} is above the hard limit {} (setrlimit(2) refuses it)",
+                    raw.soft, raw.hard
+                ),
+            ));
+        }
+        if let Some(j) = rlimits.iter().position(|r| r.resource == resource) {
+            return Err(BundleError::invalid(
+                join(&field, "type"),
+                format!("{} is already set by {path}[{j}]", raw.kind),
+            ));
+        }
+        rlimits.push(Rlimit {
+            resource,
+            soft: raw.soft,
+            hard: raw.hard,
+        });
+    }
+    Ok(rlimits)
+}
+
+/// The CFS period Linux uses when `cpu.period` is not given: 100 ms.
+const DEFAULT_CFS_PERIOD_US: u64 = 100_000;
+
+/// Read `linux.resources`: memory, pids and cpu quota become rctl limits; everything else is
+/// a warning (or, for the device cgroup, a warning that devfs rules decide instead).
+pub(crate) fn read_linux_resources(
+    value: &Value,
+    path: &str,
+    warnings: &mut Warnings,
+) -> Result<Vec<RctlLimit>, BundleError> {
+    let resources: LinuxResources = typed(value, path, warnings)?;
+    let mut limits = Vec::new();
+    let mut limit = |resource: RctlResource, amount: u64, from: String| {
+        limits.push(RctlLimit {
+            resource,
+            amount,
+            action: RctlAction::Deny,
+            from,
+        })
+    };
+
+    if let Some(memory) = resources.memory() {
+        let mpath = join(path, "memory");
+        // A limit of -1 (or 0) is no limit.
+        if let Some(bytes) = memory.limit().filter(|&l| l > 0) {
+            limit(RctlResource::Memoryuse, bytes as u64, join(&mpath, "limit"));
+        }
+        let unhonoured = [
+            (
+                "reservation",
+                memory.reservation().is_some(),
+                "rctl has no soft memory limit",
+            ),
+            (
+                "swap",
+                memory.swap().is_some(),
+                "Linux's memory+swap limit has no rctl counterpart (swapuse counts swap alone)",
+            ),
+            (
+                "kernel",
+                memory.kernel().is_some(),
+                "FreeBSD does not account kernel memory per jail",
+            ),
+            (
+                "kernelTCP",
+                memory.kernel_tcp().is_some(),
+                "FreeBSD does not account TCP buffers per jail",
+            ),
+            (
+                "swappiness",
+                memory.swappiness().is_some(),
+                "FreeBSD has no per-jail swappiness",
+            ),
+            (
+                "disableOOMKiller",
+                memory.disable_oom_killer().is_some(),
+                "FreeBSD has no per-jail OOM killer switch",
+            ),
+            (
+                "useHierarchy",
+                memory.use_hierarchy().is_some(),
+                "no cgroups on FreeBSD",
+            ),
+            (
+                "checkBeforeUpdate",
+                memory.check_before_update().is_some(),
+                "no cgroups on FreeBSD",
+            ),
+        ];
+        for (key, set, why) in unhonoured {
+            if set {
+                warnings.add(join(&mpath, key), format!("{why}; not applied"));
+            }
+        }
+    }
+
+    if let Some(pids) = resources.pids() {
+        if pids.limit() > 0 {
+            limit(
+                RctlResource::Maxproc,
+                pids.limit() as u64,
+                join(path, "pids.limit"),
+            );
+        }
+    }
+
+    if let Some(cpu) = resources.cpu() {
+        let cpath = join(path, "cpu");
+        if let Some(quota) = cpu.quota().filter(|&q| q > 0) {
+            let period = cpu.period().unwrap_or(DEFAULT_CFS_PERIOD_US);
+            if period == 0 {
+                return Err(BundleError::invalid(
+                    join(&cpath, "period"),
+                    "0 is not a CFS period",
+                ));
+            }
+            // pcpu is percent of one CPU (kern_rctl.c RACCT_IS_IN_MILLIONS): quota/period
+            // CPUs, rounded up so a small quota still runs.
+            let percent = (quota as u64).saturating_mul(100).div_ceil(period);
+            limit(RctlResource::Pcpu, percent.max(1), join(&cpath, "quota"));
+        }
+        let unhonoured = [
+            (
+                "shares",
+                cpu.shares().is_some(),
+                "rctl has no proportional CPU shares",
+            ),
+            ("burst", cpu.burst().is_some(), "rctl has no CPU burst"),
+            (
+                "realtimeRuntime",
+                cpu.realtime_runtime().is_some(),
+                "no real-time CPU budget per jail",
+            ),
+            (
+                "realtimePeriod",
+                cpu.realtime_period().is_some(),
+                "no real-time CPU budget per jail",
+            ),
+            (
+                "cpus",
+                cpu.cpus().is_some(),
+                "CPU sets for jails are not applied yet",
+            ),
+            (
+                "mems",
+                cpu.mems().is_some(),
+                "FreeBSD has no per-jail memory nodes",
+            ),
+            (
+                "idle",
+                cpu.idle().is_some(),
+                "FreeBSD has no SCHED_IDLE cgroups",
+            ),
+        ];
+        for (key, set, why) in unhonoured {
+            if set {
+                warnings.add(join(&cpath, key), format!("{why}; not applied"));
+            }
+        }
+    }
+
+    if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        warnings.add(
+            join(path, "devices"),
+            "device cgroup rules have no FreeBSD counterpart: the devfs ruleset decides which devices the jail sees",
+        );
+    }
+    let others = [
+        ("blockIO", resources.block_io().is_some()),
+        ("hugepageLimits", resources.hugepage_limits().is_some()),
+        ("network", resources.network().is_some()),
+        ("rdma", resources.rdma().is_some()),
+        ("unified", resources.unified().is_some()),
+    ];
+    for (key, set) in others {
+        if set {
+            warnings.add(
+                join(path, key),
+                "a cgroup control with no FreeBSD counterpart; not applied",
+            );
+        }
+    }
+    Ok(limits)
+}
+
+/// Parse `org.zelle.rctl`: `resource=amount` pairs separated by commas, such as
+/// `memoryuse=512m,maxproc=100,pcpu=50`. Sizes take rctl(8)'s suffixes k, m, g, t, p, e
+/// (powers of 1024); the kernel itself takes plain numbers only.
+pub(crate) fn parse_rctl_annotation(
+    text: &str,
+    field: &str,
+) -> Result<Vec<RctlLimit>, BundleError> {
+    let mut limits: Vec<RctlLimit> = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let bad = |why: String| BundleError::invalid(field, format!("{item:?}: {why}"));
+        let (name, amount) = item
+            .split_once('=')
+            .ok_or_else(|| bad("expected resource=amount".into()))?;
+        let resource = RctlResource::ALL
+            .into_iter()
+            .find(|r| r.name().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| bad(format!("{name:?} is not an rctl resource")))?;
+        let action = resource.action().ok_or_else(|| {
+            bad(format!(
+                "{resource} can be neither denied nor throttled (kern_rctl.c)"
+            ))
+        })?;
+        let amount = parse_amount(amount.trim(), resource.is_bytes()).ok_or_else(|| {
+            bad(format!(
+                "{amount:?} is not an amount (a number{})",
+                if resource.is_bytes() {
+                    ", with k, m, g, t, p or e for sizes"
+                } else {
+                    ""
+                }
+            ))
+        })?;
+        if limits.iter().any(|l| l.resource == resource) {
+            return Err(bad(format!("{resource} is given twice")));
+        }
+        limits.push(RctlLimit {
+            resource,
+            amount,
+            action,
+            from: field.to_string(),
+        });
+    }
+    Ok(limits)
+}
+
+fn parse_amount(text: &str, sizes: bool) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()?.to_ascii_lowercase() {
+        b'k' if sizes => (&text[..text.len() - 1], 10),
+        b'm' if sizes => (&text[..text.len() - 1], 20),
+        b'g' if sizes => (&text[..text.len() - 1], 30),
+        b't' if sizes => (&text[..text.len() - 1], 40),
+        b'p' if sizes => (&text[..text.len() - 1], 50),
+        b'e' if sizes => (&text[..text.len() - 1], 60),
+        _ => (text, 0),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok()?.checked_mul(1u64 << shift)
+}
+
+/// Put `overrides` over `limits`: one limit per resource, the override winning (with a
+/// warning naming the field it replaced).
+pub(crate) fn merge(
+    limits: &mut Vec<RctlLimit>,
+    overrides: Vec<RctlLimit>,
+    warnings: &mut Warnings,
+) {
+    for new in overrides {
+        if let Some(old) = limits.iter_mut().find(|l| l.resource == new.resource) {
+            warnings.add(
+                old.from.clone(),
+                format!(
+                    "{} replaced by {} from {}",
+                    old.resource, new.amount, new.from
+                ),
+            );
+            *old = new;
+        } else {
+            limits.push(new);
+        }
+    }
+}
