@@ -24,10 +24,70 @@ pub(crate) fn typed<T: DeserializeOwned + Serialize>(
     path: &str,
     warnings: &mut Warnings,
 ) -> Result<T, BundleError> {
-    let parsed = T::deserialize(value).map_err(|e| BundleError::invalid(path, e))?;
+    let parsed =
+        T::deserialize(value).map_err(|e| BundleError::invalid(culprit::<T>(value, path), e))?;
     let known = serde_json::to_value(&parsed).map_err(|e| BundleError::invalid(path, e))?;
     unknown_keys(value, &known, path, warnings);
     Ok(parsed)
+}
+
+/// The deepest field of `value` whose removal lets it deserialize as `T`: serde's messages
+/// say what is wrong but not where, and this finds where. Only run on the error path.
+fn culprit<T: DeserializeOwned>(value: &Value, path: &str) -> String {
+    let doc = value;
+    let mut at: Vec<Step> = Vec::new();
+    let mut field = path.to_string();
+    while let Some(node) = walk(doc, &at) {
+        let steps: Vec<Step> = match node {
+            Value::Object(map) => map.keys().cloned().map(Step::Key).collect(),
+            Value::Array(items) => (0..items.len()).map(Step::Index).collect(),
+            _ => break,
+        };
+        let found = steps.into_iter().find(|step| {
+            let mut trial = doc.clone();
+            remove(&mut trial, &at, step);
+            T::deserialize(&trial).is_ok()
+        });
+        match found {
+            Some(step) => {
+                field = match &step {
+                    Step::Key(key) => join(&field, key),
+                    Step::Index(i) => format!("{field}[{i}]"),
+                };
+                at.push(step);
+            }
+            None => break,
+        }
+    }
+    field
+}
+
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn walk<'a>(value: &'a Value, at: &[Step]) -> Option<&'a Value> {
+    at.iter().try_fold(value, |node, step| match step {
+        Step::Key(key) => node.get(key),
+        Step::Index(i) => node.get(*i),
+    })
+}
+
+fn remove(value: &mut Value, at: &[Step], last: &Step) {
+    let node = at.iter().try_fold(value, |node, step| match step {
+        Step::Key(key) => node.get_mut(key),
+        Step::Index(i) => node.get_mut(*i),
+    });
+    match (node, last) {
+        (Some(Value::Object(map)), Step::Key(key)) => {
+            map.remove(key);
+        }
+        (Some(Value::Array(items)), Step::Index(i)) => {
+            items.remove(*i);
+        }
+        _ => {}
+    }
 }
 
 fn unknown_keys(given: &Value, known: &Value, path: &str, warnings: &mut Warnings) {
