@@ -1172,6 +1172,14 @@ fn linux_settings_zelle_cannot_honour_are_warned_about() {
         "annotations[\"org.zelle.netwrok\"]",
         "not an annotation",
     );
+    warned(
+        |s| {
+            s["hostname"] = "web".into();
+            s["freebsd"] = serde_json::json!({"jail": {"host": "inherit"}});
+        },
+        "hostname",
+        "inherit",
+    );
     // A FreeBSD image drops Linux's /dev/shm and sysfs; proc becomes procfs.
     let plan = warned(
         |s| s["mounts"] = serde_json::json!([{"destination": "/proc", "type": "proc"}, {"destination": "/dev/shm", "type": "tmpfs"}, {"destination": "/sys", "type": "sysfs"}]),

@@ -230,6 +230,7 @@ impl BundleSpec {
                 format!("{bundle:?} is not an absolute path"),
             ));
         }
+        let bundle = &mounts::clean(bundle);
         let mut w = Warnings::default();
 
         for key in spec.keys().filter(|k| !TOP_LEVEL.contains(&k.as_str())) {
@@ -277,6 +278,19 @@ impl BundleSpec {
                 .map(|name| Sourced::new(name, annotations::field(annotations::NERDCTL_HOSTNAME))),
         };
         let domainname = read_name(spec.get("domainname"), "domainname", &mut w)?;
+        if freebsd
+            .jail
+            .as_ref()
+            .is_some_and(|j| j.host == Some(Sharing::Inherit))
+        {
+            // config-freebsd.md: with host "inherit" the jail keeps its parent's names.
+            if let Some(name) = &hostname {
+                w.add(&name.from, "not set: freebsd.jail.host is \"inherit\"");
+            }
+            if domainname.is_some() {
+                w.add("domainname", "not set: freebsd.jail.host is \"inherit\"");
+            }
+        }
         let process = match spec.get("process") {
             Some(v) if !v.is_null() => read_process(v, &mut w)?,
             _ => {
@@ -290,7 +304,7 @@ impl BundleSpec {
             Some(v) if !v.is_null() => mounts::read(
                 v,
                 "mounts",
-                &root_bundle(bundle),
+                bundle,
                 image.value == ImageKind::Linux,
                 notes.devfs_ruleset,
                 &mut w,
@@ -323,10 +337,6 @@ impl BundleSpec {
             warnings: w.0,
         })
     }
-}
-
-fn root_bundle(bundle: &str) -> String {
-    mounts::clean(bundle)
 }
 
 fn read_version(value: Option<&Value>, w: &mut Warnings) -> Result<String, BundleError> {
@@ -390,7 +400,7 @@ fn read_root(
         return Err(BundleError::invalid("root.path", "empty"));
     }
     Ok(RootPlan {
-        path: mounts::resolve(&root_bundle(bundle), &path),
+        path: mounts::resolve(bundle, &path),
         readonly: root.readonly().unwrap_or(false),
     })
 }
