@@ -981,6 +981,11 @@ fn bad_annotations_are_refused() {
         "not supported",
     );
     refused(
+        note("nerdctl/hostname", &"h".repeat(300)),
+        "annotations[\"nerdctl/hostname\"]",
+        "at most 255 bytes",
+    );
+    refused(
         note("nerdctl/networks", "[\"a\",\"b\"]"),
         "annotations[\"nerdctl/networks\"]",
         "exactly one",

@@ -272,10 +272,14 @@ impl BundleSpec {
         let root = read_root(spec.get("root"), bundle, &mut w)?;
         let hostname = match read_name(spec.get("hostname"), "hostname", &mut w)? {
             Some(name) => Some(Sourced::new(name, "hostname")),
-            None => notes
-                .hostname
-                .clone()
-                .map(|name| Sourced::new(name, annotations::field(annotations::NERDCTL_HOSTNAME))),
+            None => match &notes.hostname {
+                Some(name) => {
+                    let from = annotations::field(annotations::NERDCTL_HOSTNAME);
+                    check_name(name, &from)?;
+                    Some(Sourced::new(name.clone(), from))
+                }
+                None => None,
+            },
         };
         let domainname = read_name(spec.get("domainname"), "domainname", &mut w)?;
         if freebsd
@@ -359,7 +363,7 @@ fn read_version(value: Option<&Value>, w: &mut Warnings) -> Result<String, Bundl
     Ok(version)
 }
 
-/// `hostname` or `domainname`: at most MAXHOSTNAMELEN - 1 bytes, no NUL (kern_jail.c).
+/// `hostname` or `domainname`; empty is none.
 fn read_name(
     value: Option<&Value>,
     field: &str,
@@ -369,6 +373,12 @@ fn read_name(
         Some(v) if !v.is_null() => typed(v, field, w)?,
         _ => return Ok(None),
     };
+    check_name(&name, field)?;
+    Ok((!name.is_empty()).then_some(name))
+}
+
+/// At most MAXHOSTNAMELEN - 1 bytes and no NUL, as kern_jail.c takes `host.hostname`.
+fn check_name(name: &str, field: &str) -> Result<(), BundleError> {
     if name.len() >= MAXHOSTNAMELEN || name.contains('\0') {
         return Err(BundleError::invalid(
             field,
@@ -378,7 +388,7 @@ fn read_name(
             ),
         ));
     }
-    Ok((!name.is_empty()).then_some(name))
+    Ok(())
 }
 
 fn read_root(

@@ -497,3 +497,34 @@ pub(crate) fn merge(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_take_rctl_size_suffixes_and_never_overflow() {
+        assert_eq!(parse_amount("512m", true), Some(512 << 20));
+        assert_eq!(parse_amount("2G", true), Some(2 << 30));
+        assert_eq!(parse_amount("7", true), Some(7));
+        assert_eq!(parse_amount("16e", true), None);
+        assert_eq!(parse_amount("50k", false), None);
+        assert_eq!(parse_amount("-1", false), None);
+        assert_eq!(parse_amount("", false), None);
+        assert_eq!(parse_amount("m", true), None);
+    }
+
+    #[test]
+    fn every_resource_has_its_kernel_name_in_index_order() {
+        let names: Vec<&str> = RctlResource::ALL.iter().map(|r| r.name()).collect();
+        assert_eq!(names.len(), 25);
+        assert_eq!(
+            (names[0], names[4], names[20], names[24]),
+            ("cputime", "memoryuse", "pcpu", "writeiops")
+        );
+        for r in RctlResource::ALL {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json, serde_json::Value::String(r.name().into()));
+        }
+    }
+}

@@ -354,3 +354,30 @@ fn read_option(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_lexically_and_stay_under_the_root() {
+        assert_eq!(clean("/a/./b//../c/"), "/a/c");
+        assert_eq!(clean("/../../etc"), "/etc");
+        assert_eq!(clean("/"), "/");
+        assert_eq!(resolve("/b", "rootfs"), "/b/rootfs");
+        assert_eq!(resolve("/b", "/abs/./x"), "/abs/x");
+        assert_eq!(resolve("/b", "../elsewhere"), "/elsewhere");
+    }
+
+    #[test]
+    fn access_flags_become_mnt_flags() {
+        let all = AccessFlags {
+            readonly: true,
+            nosuid: true,
+            noexec: true,
+            nodev: true,
+        };
+        assert_eq!(all.kernel_flags(), MountFlags(0x1 | 0x4 | 0x8));
+        assert_eq!(AccessFlags::default().kernel_flags(), MountFlags(0));
+    }
+}
