@@ -4,9 +4,9 @@
 //! and pkg/labels/labels.go, containerd/nerdctl 8da5040). The module documentation of
 //! [`crate::runtime`] lists them.
 
-use super::bundle::{ExtraHost, NetworkMode};
 use super::error::{BundleError, Warnings};
 use super::limits::{parse_rctl_annotation, RctlLimit};
+use super::network_plan::{ExtraHost, NetworkMode};
 use crate::network::{PortProtocol, PublishedPort, DEFAULT_NETWORK};
 use serde_json::Value;
 use std::collections::BTreeMap;

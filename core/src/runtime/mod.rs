@@ -37,17 +37,22 @@ pub mod annotations;
 pub mod bundle;
 pub mod error;
 pub mod freebsd_spec;
+pub mod hooks;
 pub mod jail;
 mod json;
 pub mod limits;
+mod linux_spec;
 pub mod mountpoint;
 pub mod mounts;
+pub mod network_plan;
+pub mod process;
+mod rlimits;
 
-pub use bundle::{
-    BundleSpec, ConsoleSize, ExtraHost, HookPlan, HooksPlan, ImageKind, NetworkMode, NetworkPlan,
-    ProcessPlan, RootPlan, Sourced,
-};
+pub use bundle::{BundleSpec, ImageKind, RootPlan, Sourced};
 pub use error::{BundleError, Warning};
 pub use freebsd_spec::{FreeBsd, FreeBsdDevice, FreeBsdJail, FreeBsdJailAllow, Sharing};
+pub use hooks::{HookPlan, HooksPlan};
 pub use limits::{RctlAction, RctlLimit, RctlResource};
 pub use mounts::{AccessFlags, MountPlan, DEFAULT_DEVFS_RULESET};
+pub use network_plan::{ExtraHost, NetworkMode, NetworkPlan};
+pub use process::{ConsoleSize, ProcessPlan};
