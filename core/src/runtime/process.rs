@@ -16,10 +16,14 @@ pub struct ProcessPlan {
     pub env: Vec<String>,
     /// `process.cwd`, absolute.
     pub cwd: String,
-    /// `process.user.uid`, `.gid`, `.additionalGids`, `.umask`.
+    /// `process.user.uid` (0 when `user` is absent: it is REQUIRED, and the examples of
+    /// config-freebsd.md leave it out).
     pub uid: u32,
+    /// `process.user.gid`.
     pub gid: u32,
+    /// `process.user.additionalGids`, at most NGROUPS_MAX (1023).
     pub additional_gids: Vec<u32>,
+    /// `process.user.umask`, at most 0777.
     pub umask: Option<u32>,
     /// `process.terminal`.
     pub terminal: bool,
