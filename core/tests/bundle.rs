@@ -683,14 +683,19 @@ fn relative_mount_destination_is_refused() {
         "\"../etc\" is not absolute",
     );
     refused(
-        |s| s["mounts"] = serde_json::json!([{"destination": "/x/..", "type": "tmpfs"}]),
+        |s| s["mounts"] = serde_json::json!([{"destination": "/./", "type": "tmpfs"}]),
         "mounts[0].destination",
         "root",
+    );
+    refused(
+        |s| s["mounts"] = serde_json::json!([{"destination": "/a/../../etc", "type": "tmpfs"}]),
+        "mounts[0].destination",
+        "\"..\" component",
     );
 }
 
 #[test]
-fn a_bind_mount_needs_a_source_and_cleans_its_paths() {
+fn a_bind_mount_needs_a_source_and_tidies_its_paths() {
     refused(
         |s| {
             s["mounts"] =
@@ -699,11 +704,11 @@ fn a_bind_mount_needs_a_source_and_cleans_its_paths() {
         "mounts[0].source",
         "host path",
     );
-    let plan = with(|s| s["mounts"] = serde_json::json!([{"destination": "/a/./b//../c", "type": "none", "source": "vol/../data", "options": ["bind", "nosuid"]}])).unwrap();
-    assert_eq!(plan.mounts[0].destination, "/a/c");
+    let plan = with(|s| s["mounts"] = serde_json::json!([{"destination": "/a/./b//c/", "type": "none", "source": "./vol/../data", "options": ["bind", "nosuid"]}])).unwrap();
+    assert_eq!(plan.mounts[0].destination, "/a/b/c");
     assert_eq!(
         plan.mounts[0].source.as_deref(),
-        Some(format!("{BUNDLE}/data").as_str())
+        Some(format!("{BUNDLE}/vol/../data").as_str())
     );
     assert_eq!(
         (

@@ -67,7 +67,7 @@ pub struct BundleSpec {
 /// `root`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RootPlan {
-    /// `root.path`, resolved against the bundle and lexically cleaned.
+    /// `root.path`, resolved against the bundle (`.` and empty components dropped).
     pub path: String,
     /// `root.readonly`.
     pub readonly: bool,
@@ -124,7 +124,7 @@ impl BundleSpec {
                 format!("{bundle:?} is not an absolute path"),
             ));
         }
-        let bundle = &mounts::clean(bundle);
+        let bundle = &mounts::tidy(bundle);
         let mut w = Warnings::default();
 
         for key in spec.keys().filter(|k| !TOP_LEVEL.contains(&k.as_str())) {

@@ -48,7 +48,7 @@ impl AccessFlags {
 pub struct MountPlan {
     /// FreeBSD's file system type: `nullfs`, `devfs`, `fdescfs`, `tmpfs`, `linprocfs`, …
     pub fstype: String,
-    /// An absolute path inside the container, lexically clean (no `.`, `..` or `//`).
+    /// An absolute path inside the container, with no `.`, `..` or empty component.
     pub destination: String,
     /// For nullfs, the host directory or file, resolved against the bundle; otherwise the
     /// config's `source` as given (a label such as `devfs`).
@@ -84,27 +84,22 @@ const FREEBSD_TYPES: &[&str] = &[
     "smbfs",
 ];
 
-/// Lexically clean an absolute path: `/a/./b//../c` is `/a/c`; `..` stops at `/`.
-pub(crate) fn clean(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
+/// Tidy an absolute path: drop empty and `.` components (`/a/./b//c/` is `/a/b/c`). `..` is
+/// kept: only the kernel, following the links on the way, knows where it leads.
+pub(crate) fn tidy(path: &str) -> String {
+    let parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     format!("/{}", parts.join("/"))
 }
 
-/// `path` if absolute, else `path` inside `bundle`; cleaned.
+/// `path` if absolute, else `path` inside `bundle`; tidied.
 pub(crate) fn resolve(bundle: &str, path: &str) -> String {
     if path.starts_with('/') {
-        clean(path)
+        tidy(path)
     } else {
-        clean(&format!("{bundle}/{path}"))
+        tidy(&format!("{bundle}/{path}"))
     }
 }
 
@@ -190,7 +185,15 @@ fn read_one(
             format!("{dest:?} is not absolute"),
         ));
     }
-    let destination = clean(&dest);
+    if dest.split('/').any(|part| part == "..") {
+        // Inside the image's root a `..` can lead through links anywhere; the mount point is
+        // resolved beneath the root later (mountpoint.rs), and a config has no need of one.
+        return Err(BundleError::invalid(
+            field("destination"),
+            format!("{dest:?} has a \"..\" component"),
+        ));
+    }
+    let destination = tidy(&dest);
     if destination == "/" {
         return Err(BundleError::invalid(
             field("destination"),
@@ -360,13 +363,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_cleaned_lexically_and_stay_under_the_root() {
-        assert_eq!(clean("/a/./b//../c/"), "/a/c");
-        assert_eq!(clean("/../../etc"), "/etc");
-        assert_eq!(clean("/"), "/");
+    fn paths_are_tidied_and_keep_their_dot_dots() {
+        assert_eq!(tidy("/a/./b//../c/"), "/a/b/../c");
+        assert_eq!(tidy("//"), "/");
         assert_eq!(resolve("/b", "rootfs"), "/b/rootfs");
+        assert_eq!(resolve("/b/", "./rootfs/"), "/b/rootfs");
         assert_eq!(resolve("/b", "/abs/./x"), "/abs/x");
-        assert_eq!(resolve("/b", "../elsewhere"), "/elsewhere");
+        assert_eq!(resolve("/b", "../elsewhere"), "/b/../elsewhere");
     }
 
     #[test]
