@@ -91,6 +91,32 @@ const CONTAINERD_LINUX_WARNINGS: [&str; 5] = [
     "process.capabilities",
 ];
 
+/// The process containerd's default spec gives (oci/spec.go populateDefaultUnixSpec): root,
+/// from /, RLIMIT_NOFILE 1024, no new privileges.
+fn containerd_process(args: &[&str], env: &[&str], gids: &[u32], terminal: bool) -> ProcessPlan {
+    ProcessPlan {
+        args: strings(args),
+        env: strings(env),
+        cwd: s("/"),
+        uid: 0,
+        gid: 0,
+        additional_gids: gids.to_vec(),
+        umask: None,
+        terminal,
+        console_size: None,
+        rlimits: vec![nofile()],
+        no_new_privileges: true,
+    }
+}
+
+/// containerd's `root.path` "rootfs", inside the bundle.
+fn bundle_rootfs() -> RootPlan {
+    RootPlan {
+        path: format!("{BUNDLE}/rootfs"),
+        readonly: false,
+    }
+}
+
 fn freebsd_dev_mounts() -> Vec<MountPlan> {
     vec![
         mount(
@@ -117,25 +143,10 @@ fn ctr_on_containerd_1_6_with_a_freebsd_image() {
     let plan = read("ctr-1.6-freebsd-image.json");
     let expected = BundleSpec {
         oci_version: s("1.0.2-dev"),
-        root: RootPlan {
-            path: format!("{BUNDLE}/rootfs"),
-            readonly: false,
-        },
+        root: bundle_rootfs(),
         hostname: None,
         domainname: None,
-        process: ProcessPlan {
-            args: strings(&["/bin/sh"]),
-            env: strings(&[PATH, "TERM=xterm"]),
-            cwd: s("/"),
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![0, 5],
-            umask: None,
-            terminal: true,
-            console_size: None,
-            rlimits: vec![nofile()],
-            no_new_privileges: true,
-        },
+        process: containerd_process(&["/bin/sh"], &[PATH, "TERM=xterm"], &[0, 5], true),
         mounts: freebsd_dev_mounts(),
         hooks: HooksPlan::default(),
         limits: vec![],
@@ -171,25 +182,15 @@ fn nerdctl_with_a_linux_image_and_no_network() {
     let state_dir = "/var/lib/nerdctl/1935db59/containers/default/4c7a1f0e2b9d";
     let expected = BundleSpec {
         oci_version: s("1.0.2-dev"),
-        root: RootPlan {
-            path: format!("{BUNDLE}/rootfs"),
-            readonly: false,
-        },
+        root: bundle_rootfs(),
         hostname: Some(sourced(s("alp"), "annotations[\"nerdctl/hostname\"]")),
         domainname: None,
-        process: ProcessPlan {
-            args: strings(&["sh"]),
-            env: strings(&[PATH, "TERM=xterm"]),
-            cwd: s("/"),
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27],
-            umask: None,
-            terminal: true,
-            console_size: None,
-            rlimits: vec![nofile()],
-            no_new_privileges: true,
-        },
+        process: containerd_process(
+            &["sh"],
+            &[PATH, "TERM=xterm"],
+            &[0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27],
+            true,
+        ),
         mounts: freebsd_dev_mounts(),
         hooks: HooksPlan::default(),
         limits: vec![],
@@ -310,25 +311,15 @@ fn containerd_linux_default_mounts_are_mapped_or_dropped() {
     ];
     let expected = BundleSpec {
         oci_version: s("1.0.2-dev"),
-        root: RootPlan {
-            path: format!("{BUNDLE}/rootfs"),
-            readonly: false,
-        },
+        root: bundle_rootfs(),
         hostname: None,
         domainname: None,
-        process: ProcessPlan {
-            args: strings(&["/bin/sh", "-c", "sleep 1000"]),
-            env: strings(&[PATH, "HOSTNAME=buildhost"]),
-            cwd: s("/"),
-            uid: 0,
-            gid: 0,
-            additional_gids: vec![0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27],
-            umask: None,
-            terminal: false,
-            console_size: None,
-            rlimits: vec![nofile()],
-            no_new_privileges: true,
-        },
+        process: containerd_process(
+            &["/bin/sh", "-c", "sleep 1000"],
+            &[PATH, "HOSTNAME=buildhost"],
+            &[0, 1, 2, 3, 4, 6, 10, 11, 20, 26, 27],
+            false,
+        ),
         mounts: expected_mounts,
         hooks: HooksPlan::default(),
         limits: vec![

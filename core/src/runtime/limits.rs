@@ -40,68 +40,55 @@ pub enum RctlResource {
     Writeiops,
 }
 
+/// Each resource with its name, in index order (`RACCT_CPU` 0 … `RACCT_WRITEIOPS` 24).
+const NAMES: [(RctlResource, &str); 25] = {
+    use RctlResource::*;
+    [
+        (Cputime, "cputime"),
+        (Datasize, "datasize"),
+        (Stacksize, "stacksize"),
+        (Coredumpsize, "coredumpsize"),
+        (Memoryuse, "memoryuse"),
+        (Memorylocked, "memorylocked"),
+        (Maxproc, "maxproc"),
+        (Openfiles, "openfiles"),
+        (Vmemoryuse, "vmemoryuse"),
+        (Pseudoterminals, "pseudoterminals"),
+        (Swapuse, "swapuse"),
+        (Nthr, "nthr"),
+        (Msgqqueued, "msgqqueued"),
+        (Msgqsize, "msgqsize"),
+        (Nmsgq, "nmsgq"),
+        (Nsem, "nsem"),
+        (Nsemop, "nsemop"),
+        (Nshm, "nshm"),
+        (Shmsize, "shmsize"),
+        (Wallclock, "wallclock"),
+        (Pcpu, "pcpu"),
+        (Readbps, "readbps"),
+        (Writebps, "writebps"),
+        (Readiops, "readiops"),
+        (Writeiops, "writeiops"),
+    ]
+};
+
 impl RctlResource {
-    pub const ALL: [RctlResource; 25] = {
-        use RctlResource::*;
-        [
-            Cputime,
-            Datasize,
-            Stacksize,
-            Coredumpsize,
-            Memoryuse,
-            Memorylocked,
-            Maxproc,
-            Openfiles,
-            Vmemoryuse,
-            Pseudoterminals,
-            Swapuse,
-            Nthr,
-            Msgqqueued,
-            Msgqsize,
-            Nmsgq,
-            Nsem,
-            Nsemop,
-            Nshm,
-            Shmsize,
-            Wallclock,
-            Pcpu,
-            Readbps,
-            Writebps,
-            Readiops,
-            Writeiops,
-        ]
-    };
+    /// Every resource, in the kernel's index order.
+    pub fn all() -> impl Iterator<Item = RctlResource> {
+        NAMES.iter().map(|(r, _)| *r)
+    }
 
     /// The name rctl(8) and the kernel use.
     pub fn name(self) -> &'static str {
-        use RctlResource::*;
-        match self {
-            Cputime => "cputime",
-            Datasize => "datasize",
-            Stacksize => "stacksize",
-            Coredumpsize => "coredumpsize",
-            Memoryuse => "memoryuse",
-            Memorylocked => "memorylocked",
-            Maxproc => "maxproc",
-            Openfiles => "openfiles",
-            Vmemoryuse => "vmemoryuse",
-            Pseudoterminals => "pseudoterminals",
-            Swapuse => "swapuse",
-            Nthr => "nthr",
-            Msgqqueued => "msgqqueued",
-            Msgqsize => "msgqsize",
-            Nmsgq => "nmsgq",
-            Nsem => "nsem",
-            Nsemop => "nsemop",
-            Nshm => "nshm",
-            Shmsize => "shmsize",
-            Wallclock => "wallclock",
-            Pcpu => "pcpu",
-            Readbps => "readbps",
-            Writebps => "writebps",
-            Readiops => "readiops",
-            Writeiops => "writeiops",
-        }
+        NAMES[self as usize].1
+    }
+
+    /// The resource of that name, in any case (the kernel matches with strcasecmp).
+    pub fn from_name(name: &str) -> Option<RctlResource> {
+        NAMES
+            .iter()
+            .find(|(_, n)| n.eq_ignore_ascii_case(name))
+            .map(|(r, _)| *r)
     }
 
     /// The action zelle's limit takes: deny, or throttle for the four decaying I/O
@@ -338,9 +325,7 @@ pub(crate) fn parse_rctl_annotation(
         let (name, amount) = item
             .split_once('=')
             .ok_or_else(|| bad("expected resource=amount".into()))?;
-        let resource = RctlResource::ALL
-            .into_iter()
-            .find(|r| r.name().eq_ignore_ascii_case(name.trim()))
+        let resource = RctlResource::from_name(name.trim())
             .ok_or_else(|| bad(format!("{name:?} is not an rctl resource")))?;
         let action = resource.action().ok_or_else(|| {
             bad(format!(
@@ -427,13 +412,16 @@ mod tests {
 
     #[test]
     fn every_resource_has_its_kernel_name_in_index_order() {
-        let names: Vec<&str> = RctlResource::ALL.iter().map(|r| r.name()).collect();
+        for (i, (resource, _)) in NAMES.iter().enumerate() {
+            assert_eq!(*resource as usize, i, "{resource:?}");
+        }
+        let names: Vec<&str> = RctlResource::all().map(|r| r.name()).collect();
         assert_eq!(names.len(), 25);
         assert_eq!(
             (names[0], names[4], names[20], names[24]),
             ("cputime", "memoryuse", "pcpu", "writeiops")
         );
-        for r in RctlResource::ALL {
+        for r in RctlResource::all() {
             let json = serde_json::to_value(r).unwrap();
             assert_eq!(json, serde_json::Value::String(r.name().into()));
         }
