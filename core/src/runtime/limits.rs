@@ -216,11 +216,7 @@ pub(crate) fn read_linux_resources(
                 "no cgroups on FreeBSD",
             ),
         ];
-        for (key, set, why) in unhonoured {
-            if set {
-                warnings.add(join(&mpath, key), format!("{why}; not applied"));
-            }
-        }
+        warn_unhonoured(warnings, &mpath, &unhonoured);
     }
 
     if let Some(pids) = resources.pids() {
@@ -281,11 +277,7 @@ pub(crate) fn read_linux_resources(
                 "FreeBSD has no SCHED_IDLE cgroups",
             ),
         ];
-        for (key, set, why) in unhonoured {
-            if set {
-                warnings.add(join(&cpath, key), format!("{why}; not applied"));
-            }
-        }
+        warn_unhonoured(warnings, &cpath, &unhonoured);
     }
 
     if resources.devices().as_ref().is_some_and(|d| !d.is_empty()) {
@@ -294,22 +286,29 @@ pub(crate) fn read_linux_resources(
             "device cgroup rules have no FreeBSD counterpart: the devfs ruleset decides which devices the jail sees",
         );
     }
+    let cgroup_only = "a cgroup control with no FreeBSD counterpart";
     let others = [
-        ("blockIO", resources.block_io().is_some()),
-        ("hugepageLimits", resources.hugepage_limits().is_some()),
-        ("network", resources.network().is_some()),
-        ("rdma", resources.rdma().is_some()),
-        ("unified", resources.unified().is_some()),
+        ("blockIO", resources.block_io().is_some(), cgroup_only),
+        (
+            "hugepageLimits",
+            resources.hugepage_limits().is_some(),
+            cgroup_only,
+        ),
+        ("network", resources.network().is_some(), cgroup_only),
+        ("rdma", resources.rdma().is_some(), cgroup_only),
+        ("unified", resources.unified().is_some(), cgroup_only),
     ];
-    for (key, set) in others {
-        if set {
-            warnings.add(
-                join(path, key),
-                "a cgroup control with no FreeBSD counterpart; not applied",
-            );
+    warn_unhonoured(warnings, path, &others);
+    Ok(limits)
+}
+
+/// A warning for each (key, set, why) that is set.
+fn warn_unhonoured(warnings: &mut Warnings, path: &str, settings: &[(&str, bool, &str)]) {
+    for (key, set, why) in settings {
+        if *set {
+            warnings.add(join(path, key), format!("{why}; not applied"));
         }
     }
-    Ok(limits)
 }
 
 /// Parse `org.zelle.rctl`: `resource=amount` pairs separated by commas, such as
