@@ -9,6 +9,7 @@
 //! `FreeBsd<LibcSyscalls>` is the production backend (FreeBSD only); `FreeBsd<SimSyscalls>`
 //! (zelle-sim's ABI door) runs the very same code against the simulated machine on any host.
 
+mod devfs;
 mod files;
 mod host;
 mod jail;
@@ -18,6 +19,7 @@ mod mount;
 mod net;
 mod pf;
 mod process;
+mod rctl;
 mod route;
 mod sockaddr;
 pub mod syscalls;

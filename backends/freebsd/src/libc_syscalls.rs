@@ -597,4 +597,15 @@ impl Syscalls for LibcSyscalls {
         pids.sort_unstable();
         Ok(pids)
     }
+
+    fn rctl(&self, number: c_int, inbuf: &[u8], outbuf: &mut [u8]) -> Result<(), Errno> {
+        let (out, out_len) = if outbuf.is_empty() {
+            (core::ptr::null_mut(), 0)
+        } else {
+            (outbuf.as_mut_ptr(), outbuf.len())
+        };
+        // SAFETY: sys_rctl_* take (inbufp, inbuflen, outbufp, outbuflen): `inbuf` is read for
+        // its length, `out` written for at most `out_len` bytes, both live for the call.
+        check(unsafe { libc::syscall(number, inbuf.as_ptr(), inbuf.len(), out, out_len) }).map(drop)
+    }
 }

@@ -190,6 +190,11 @@ pub trait Syscalls: Send + Sync {
 
     /// The processes whose `ki_jid` is `jid` (sysctl `kern.proc.proc`), in pid order.
     fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno>;
+
+    /// One of the rctl(2) system calls, `number` (`consts::SYS_RCTL_*`): the kernel reads all
+    /// of `inbuf` (a NUL-terminated rule) and writes a NUL-terminated answer into `outbuf`; an
+    /// empty `outbuf` is passed as NULL with length 0.
+    fn rctl(&self, number: c_int, inbuf: &[u8], outbuf: &mut [u8]) -> Result<(), Errno>;
 }
 
 /// FreeBSD constants that zelle-sys does not bind (yet); each from the header named.
@@ -248,4 +253,10 @@ pub mod consts {
     pub const WNOHANG: c_int = 1;
     /// `sys/sysctl.h`: `kern.proc.proc`.
     pub const KERN_PROC_PROC: c_int = 8;
+    /// `sys/sys/syscall.h` (made from `sys/kern/syscalls.master`; lines 466–470 of ziglang
+    /// 0.17.1's FreeBSD header): the rctl(2) system calls, which the libc crate does not bind.
+    pub const SYS_RCTL_GET_RACCT: c_int = 525;
+    pub const SYS_RCTL_GET_RULES: c_int = 526;
+    pub const SYS_RCTL_ADD_RULE: c_int = 528;
+    pub const SYS_RCTL_REMOVE_RULE: c_int = 529;
 }

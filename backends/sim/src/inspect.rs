@@ -16,6 +16,8 @@ impl Machine {
         self.dump_pf(&mut out);
         self.dump_mounts(&mut out);
         self.dump_processes(&mut out);
+        self.dump_rctl(&mut out);
+        self.dump_devfs(&mut out);
         out
     }
 
@@ -27,6 +29,7 @@ impl Machine {
         self.check_pf(&mut problems);
         self.check_mounts(&mut problems);
         self.check_processes(&mut problems);
+        self.check_devfs(&mut problems);
         problems
     }
 

@@ -5,6 +5,7 @@
 //! decides every choice, and a fault plan makes chosen calls fail.
 
 pub mod abi;
+pub mod devfs;
 pub mod fault;
 mod files;
 pub mod host;
@@ -17,6 +18,7 @@ pub mod mount;
 pub mod net;
 pub mod pf;
 pub mod process;
+pub mod rctl;
 pub mod rng;
 mod store;
 

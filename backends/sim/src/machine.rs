@@ -2,8 +2,8 @@
 
 use crate::fault::{FaultPlan, Op};
 use crate::rng::Rng;
+use crate::{devfs::DevfsState, pf::PfState, process::ProcState, rctl::RctlState};
 use crate::{host::HostState, jail::JailState, mount::MountState, net::NetState};
-use crate::{pf::PfState, process::ProcState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -18,6 +18,10 @@ pub struct SimConfig {
     pub faults: FaultPlan,
     /// How many calls the trace keeps (the oldest are dropped first).
     pub trace_limit: usize,
+    /// The loader tunable kern.racct.enable. Off by default, as on a stock GENERIC kernel
+    /// (`RACCT_DEFAULT_TO_DISABLED`): rctl(2) then answers ENOSYS, and zelle must cope.
+    #[serde(default)]
+    pub racct_enable: bool,
 }
 
 impl Default for SimConfig {
@@ -27,6 +31,7 @@ impl Default for SimConfig {
             release: Release::default(),
             faults: FaultPlan::default(),
             trace_limit: 10_000,
+            racct_enable: false,
         }
     }
 }
@@ -71,18 +76,26 @@ pub struct Machine {
     pub pf: PfState,
     pub mounts: MountState,
     pub procs: ProcState,
+    #[serde(default)]
+    pub rctl: RctlState,
+    #[serde(default)]
+    pub devfs: DevfsState,
 }
 
 impl Machine {
     pub fn new(config: SimConfig) -> Self {
+        let mut host = HostState::new(config.release);
+        crate::rctl::boot_sysctls(&mut host, config.racct_enable);
         Machine {
             rng: Rng::new(config.seed),
-            host: HostState::new(config.release),
+            host,
             net: NetState::new(),
             jails: JailState::default(),
             pf: PfState::default(),
             mounts: MountState::default(),
             procs: ProcState::default(),
+            rctl: RctlState::default(),
+            devfs: DevfsState::default(),
             clock_ms: 0,
             calls: BTreeMap::new(),
             seq: 0,

@@ -3,3 +3,17 @@
 mod common;
 
 zelle_core::conformance_tests!(|| zelle_sim::SimKernel::seeded(1), common::TempScratch::new);
+
+/// The rules that need kern.racct.enable=1: on a machine booted with it.
+fn racct_machine() -> zelle_sim::SimKernel {
+    zelle_sim::SimKernel::new(zelle_sim::SimConfig {
+        seed: 1,
+        racct_enable: true,
+        ..zelle_sim::SimConfig::default()
+    })
+}
+
+zelle_core::rctl_conformance_tests!(racct_machine, common::TempScratch::new);
+
+// devfs rulesets: the typed door only, as the real backend does not implement them yet.
+zelle_core::devfs_conformance_tests!(|| zelle_sim::SimKernel::seeded(1), common::TempScratch::new);

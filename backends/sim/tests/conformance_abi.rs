@@ -3,7 +3,8 @@
 //! FreeBSD kernel takes, and the door decodes them into the simulated machine.
 //!
 //! Every area of the contract is instantiated: network interfaces and routes, jails, pf,
-//! mounts, processes and host facts. After the suite come the door's own rules: the PR #530
+//! mounts, processes, host facts and rctl — all but devfs rulesets, which the real backend
+//! does not implement yet. After the suite come the door's own rules: the PR #530
 //! vhid panic reproduced through the real backend's bytes, traces and fault plans that read as
 //! through the typed door, and malformed requests answered as the kernel answers them.
 
@@ -28,6 +29,21 @@ fn door() -> FreeBsd<SimSyscalls> {
 }
 
 zelle_core::conformance_tests!(door, common::TempScratch::new);
+
+/// The rctl rules that need kern.racct.enable=1, through the real backend's rctl(2) calls.
+fn racct_door() -> FreeBsd<SimSyscalls> {
+    door_with(SimConfig {
+        seed: 1,
+        racct_enable: true,
+        ..SimConfig::default()
+    })
+}
+
+zelle_core::rctl_conformance_tests!(racct_door, common::TempScratch::new);
+
+// The devfs rules (zelle_core::devfs_conformance_tests!) are not instantiated here: the real
+// backend answers ENOSYS for them until zelle-sys binds `struct devfs_rule`
+// (backends/freebsd/src/devfs.rs).
 
 fn door_with(config: SimConfig) -> FreeBsd<SimSyscalls> {
     FreeBsd::new(SimSyscalls::new(SimKernel::new(config)))

@@ -13,6 +13,7 @@
 #[allow(unused_imports)]
 use crate::kernel::Kernel;
 
+pub mod devfs;
 pub mod files;
 pub mod host;
 pub mod jail;
@@ -20,6 +21,7 @@ pub mod mount;
 pub mod net;
 pub mod pf;
 pub mod process;
+pub mod rctl;
 
 /// Directories and files a rule may use, made by the harness inside a private temporary
 /// directory that it removes afterwards.
@@ -49,6 +51,7 @@ macro_rules! conformance_tests {
         $crate::files_conformance_tests!($kernel, $scratch);
         $crate::process_conformance_tests!($kernel, $scratch);
         $crate::host_conformance_tests!($kernel, $scratch);
+        $crate::rctl_any_kernel_conformance_tests!($kernel, $scratch);
     };
 }
 

@@ -4,6 +4,7 @@
 //! Each method's doc names the system call or request it stands for; the rules it follows are
 //! written down where the simulated machine implements them (`zelle-sim`).
 
+pub mod devfs;
 pub mod errno;
 pub mod files;
 pub mod host;
@@ -13,8 +14,10 @@ pub mod net;
 pub mod op;
 pub mod pf;
 pub mod process;
+pub mod rctl;
 pub mod release;
 
+pub use devfs::{DevfsRule, DevfsRuleId, DevfsRules, DevfsVisibility};
 pub use errno::{Errno, KResult, KernelError};
 pub use files::{FileType, Files};
 pub use host::{HostFacts, SysctlValue};
@@ -27,6 +30,7 @@ pub use net::{
 pub use op::Op;
 pub use pf::{PacketFilter, PfAction, PfRule, PfRuleset, PfTicket, PfTransaction};
 pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
+pub use rctl::{Racct, RctlAction, RctlFilter, RctlRule, RctlSubject, Resource, ResourceLimits};
 pub use release::Release;
 
 /// The whole contract: what a backend implements and what `core`'s logic is written against.
@@ -39,6 +43,8 @@ pub trait Kernel:
     + Files
     + Processes
     + HostFacts
+    + ResourceLimits
+    + DevfsRules
     + Send
     + Sync
 {
@@ -53,6 +59,8 @@ impl<K> Kernel for K where
         + Files
         + Processes
         + HostFacts
+        + ResourceLimits
+        + DevfsRules
         + Send
         + Sync
 {

@@ -74,6 +74,17 @@ ops! {
     ReadLinkBeneath => "readlinkat",
     CreateBeneath => "create-beneath",
     WriteBeneath => "write-beneath",
+    RctlAddRule => "rctl_add_rule",
+    RctlRemoveRule => "rctl_remove_rule",
+    RctlGetRules => "rctl_get_rules",
+    RctlGetRacct => "rctl_get_racct",
+    DevfsAddRule => "DEVFSIO_RADD",
+    DevfsDeleteRule => "DEVFSIO_RDEL",
+    DevfsApplyRule => "DEVFSIO_RAPPLY",
+    DevfsNextRule => "DEVFSIO_RGETNEXT",
+    DevfsUseRuleset => "DEVFSIO_SUSE",
+    DevfsApplyRuleset => "DEVFSIO_SAPPLY",
+    DevfsNextRuleset => "DEVFSIO_SGETNEXT",
     // Steps inside an operation, not methods of their own.
     Fork => "fork",
     JailAttach => "jail_attach",
@@ -280,6 +291,45 @@ mod tests {
         }
     }
 
+    impl ResourceLimits for Recorder {
+        fn rctl_add_rule(&self, _: &RctlRule) -> KResult<()> {
+            self.record(Op::RctlAddRule)
+        }
+        fn rctl_remove_rule(&self, _: &RctlFilter) -> KResult<()> {
+            self.record(Op::RctlRemoveRule)
+        }
+        fn rctl_get_rules(&self, _: &RctlFilter) -> KResult<Vec<RctlRule>> {
+            self.record(Op::RctlGetRules)
+        }
+        fn rctl_get_racct(&self, _: &RctlFilter) -> KResult<Racct> {
+            self.record(Op::RctlGetRacct)
+        }
+    }
+
+    impl DevfsRules for Recorder {
+        fn devfs_add_rule(&self, _: &str, _: &DevfsRule) -> KResult<()> {
+            self.record(Op::DevfsAddRule)
+        }
+        fn devfs_delete_rule(&self, _: &str, _: DevfsRuleId) -> KResult<()> {
+            self.record(Op::DevfsDeleteRule)
+        }
+        fn devfs_apply_rule(&self, _: &str, _: &DevfsRule) -> KResult<()> {
+            self.record(Op::DevfsApplyRule)
+        }
+        fn devfs_next_rule(&self, _: &str, _: DevfsRuleId) -> KResult<DevfsRule> {
+            self.record(Op::DevfsNextRule)
+        }
+        fn devfs_use_ruleset(&self, _: &str, _: u16) -> KResult<()> {
+            self.record(Op::DevfsUseRuleset)
+        }
+        fn devfs_apply_ruleset(&self, _: &str, _: u16) -> KResult<()> {
+            self.record(Op::DevfsApplyRuleset)
+        }
+        fn devfs_next_ruleset(&self, _: &str, _: u16) -> KResult<u16> {
+            self.record(Op::DevfsNextRuleset)
+        }
+    }
+
     /// Call the contract method that `op` names; `false` for a step, which has no method.
     /// Adding an `Op` fails to compile until it is handled here.
     fn call(k: &impl Kernel, op: Op) -> bool {
@@ -343,6 +393,19 @@ mod tests {
             Op::ReadLinkBeneath => k.read_link_beneath("/r", "etc").map(drop),
             Op::CreateBeneath => k.create_beneath("/r", "etc", FileType::Directory, 0o755),
             Op::WriteBeneath => k.write_beneath("/r", "etc/hosts", b"", 0o644),
+            Op::RctlAddRule => {
+                k.rctl_add_rule(&RctlRule::jail("x", Resource::MaxProc, RctlAction::Deny, 1))
+            }
+            Op::RctlRemoveRule => k.rctl_remove_rule(&RctlFilter::jail("x")),
+            Op::RctlGetRules => k.rctl_get_rules(&RctlFilter::jail("x")).map(drop),
+            Op::RctlGetRacct => k.rctl_get_racct(&RctlFilter::jail("x")).map(drop),
+            Op::DevfsAddRule => k.devfs_add_rule("/dev", &DevfsRule::default()),
+            Op::DevfsDeleteRule => k.devfs_delete_rule("/dev", DevfsRuleId::new(1, 1)),
+            Op::DevfsApplyRule => k.devfs_apply_rule("/dev", &DevfsRule::default()),
+            Op::DevfsNextRule => k.devfs_next_rule("/dev", DevfsRuleId::new(1, 0)).map(drop),
+            Op::DevfsUseRuleset => k.devfs_use_ruleset("/dev", 1),
+            Op::DevfsApplyRuleset => k.devfs_apply_ruleset("/dev", 1),
+            Op::DevfsNextRuleset => k.devfs_next_ruleset("/dev", 0).map(drop),
             Op::Fork | Op::JailAttach | Op::Execve => return false,
         };
         true

@@ -32,6 +32,7 @@ mod mount;
 mod net;
 mod pf;
 mod process;
+mod rctl;
 mod route;
 
 use crate::fault::Op;
@@ -411,5 +412,9 @@ impl Syscalls for SimSyscalls {
 
     fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno> {
         process::jail_pids(self, jid)
+    }
+
+    fn rctl(&self, number: c_int, inbuf: &[u8], outbuf: &mut [u8]) -> Result<(), Errno> {
+        self.rctl_syscall(number, inbuf, outbuf)
     }
 }
