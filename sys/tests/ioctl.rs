@@ -12,12 +12,14 @@ use zelle_sys::*;
 
 macro_rules! request {
     ($name:ident = $literal:expr) => {{
-        assert_eq!($name, $literal, "{} = {:#x}", stringify!($name), $name);
+        let number = $name.number();
+        assert_eq!(number, $literal, "{} = {:#x}", stringify!($name), number);
+        assert_eq!(number::$name, number, "number::{}", stringify!($name));
     }};
     ($name:ident = $literal:expr, compiler $c:expr) => {{
         request!($name = $literal);
         assert_eq!(
-            $name,
+            $name.number(),
             $c,
             "{} differs from the C compiler's value",
             stringify!($name)
@@ -57,23 +59,47 @@ fn pf_requests() {
     request!(DIOCGETRULESET = 0xc444_443b, compiler ZELLE_IOCTL_DIOCGETRULESET);
     // FreeBSD 14 sys/net/pfvar.h: _IOWR('D', 7, struct pfioc_rule); not in FreeBSD 15's headers.
     request!(DIOCGETRULE = 0xcbe0_4407);
+    // net/pfvar.h: _IOWR('D', 53 and 54, struct pfioc_pooladdr) (not in wrapper.h's list).
+    request!(DIOCGETADDRS = 0xc470_4435);
+    request!(DIOCGETADDR = 0xc470_4436);
+}
+
+/// The length in each number is the size of the struct the request is typed by.
+fn carries<T>(request: Request<T>) -> usize {
+    assert_eq!(iocparm_len(request.number()), size_of::<T>());
+    size_of::<T>()
+}
+
+#[test]
+fn each_number_holds_the_size_of_its_struct() {
+    // SIOCAIFADDR is declared with struct ifaliasreq and read as struct in_aliasreq
+    // (in_aifaddr_ioctl): the same 68 bytes (FACTS.md §1), so the same number.
+    assert_eq!(carries(SIOCAIFADDR), 68);
+    assert_eq!(size_of::<ifaliasreq>(), size_of::<in_aliasreq>());
+    assert_eq!(carries(SIOCAIFADDR_IN6), size_of::<in6_aliasreq>());
+    assert_eq!(carries(SIOCDIFADDR_IN6), size_of::<in6_ifreq>());
+    assert_eq!(carries(SIOCIFCREATE2), size_of::<ifreq>());
+    assert_eq!(carries(SIOCSDRVSPEC), size_of::<ifdrv>());
+    assert_eq!(carries(DIOCADDRULE), size_of::<pfioc_rule>());
+    assert_eq!(carries(DIOCXBEGIN), size_of::<pfioc_trans>());
+    assert_eq!(carries(DIOCGETADDR), size_of::<pfioc_pooladdr>());
+    assert_eq!(carries(DIOCGETRULESET), size_of::<pfioc_ruleset>());
 }
 
 #[test]
 fn ioccom_mirrors() {
     // The header's own constants, as bindgen read them.
-    assert_eq!(IOC_VOID, Request::from(zelle_sys::IOC_VOID));
-    assert_eq!(IOC_OUT, Request::from(zelle_sys::IOC_OUT));
-    assert_eq!(IOC_IN, Request::from(zelle_sys::IOC_IN));
-    assert_eq!(IOC_INOUT, Request::from(zelle_sys::IOC_INOUT));
-    assert_eq!(IOCPARM_MASK, Request::from(zelle_sys::IOCPARM_MASK));
+    assert_eq!(IOC_VOID, RawRequest::from(zelle_sys::IOC_VOID));
+    assert_eq!(IOC_OUT, RawRequest::from(zelle_sys::IOC_OUT));
+    assert_eq!(IOC_IN, RawRequest::from(zelle_sys::IOC_IN));
+    assert_eq!(IOC_INOUT, RawRequest::from(zelle_sys::IOC_INOUT));
+    assert_eq!(IOCPARM_MASK, RawRequest::from(zelle_sys::IOCPARM_MASK));
     assert_eq!(IOCPARM_SHIFT, zelle_sys::IOCPARM_SHIFT);
     // _IO('D', 1) is DIOCSTART: 0x20004401.
-    assert_eq!(io(b'D', 1), 0x2000_4401);
-    assert_eq!(ior::<u32>(b'D', 1), 0x4004_4401);
-    assert_eq!(iocparm_len(SIOCAIFADDR), size_of::<ifaliasreq>());
-    assert_eq!(iocparm_len(DIOCADDRULE), size_of::<pfioc_rule>());
-    assert_eq!(iocparm_len(DIOCXBEGIN), size_of::<pfioc_trans>());
+    assert_eq!(io(b'D', 1).number(), 0x2000_4401);
+    assert_eq!(ior::<u32>(b'D', 1).number(), 0x4004_4401);
+    assert_eq!(iow::<u32>(b'D', 1).number(), 0x8004_4401);
+    assert_eq!(iowr::<u32>(b'D', 1).number(), 0xc004_4401);
     // Like the C macro, lengths past IOCPARM_MASK are masked.
     assert_eq!(
         ioc(IOC_IN, b'x', 1, 0x2001),

@@ -100,20 +100,17 @@ impl<'a, S: Syscalls> Descriptor<'a, S> {
         Ok(Descriptor { sys, fd })
     }
 
-    /// ioctl(2) with `arg` as the request's struct.
+    /// ioctl(2) with `arg` as the request's struct: the backend's one raw ioctl.
     ///
     /// # Safety
-    /// `request` must name a struct of type `T`, and every pointer inside `arg` must point at
-    /// live memory of the length `arg` gives for it (see [`Syscalls::ioctl`]).
-    unsafe fn ioctl<T: Zeroed>(&self, request: Request, arg: &mut T) -> Result<c_int, Errno> {
-        debug_assert_eq!(
-            zelle_sys::ioctl::iocparm_len(request),
-            core::mem::size_of::<T>()
-        );
-        // SAFETY: `arg` is a live, writable T (the caller vouches for the pointers inside).
+    /// Every pointer inside `arg` must point at live memory of the length `arg` gives for it
+    /// (see [`Syscalls::ioctl`]).
+    unsafe fn ioctl<T: Zeroed>(&self, request: Request<T>, arg: &mut T) -> Result<c_int, Errno> {
+        // SAFETY: `arg` is a live, writable T, the struct `request` carries (its type says so);
+        // the caller vouches for the pointers inside.
         unsafe {
             self.sys
-                .ioctl(self.fd, request, (arg as *mut T).cast::<c_void>())
+                .ioctl(self.fd, request.number(), (arg as *mut T).cast::<c_void>())
         }
     }
 }

@@ -13,7 +13,7 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::size_of;
 use core::ptr;
 use zelle_core::kernel::Errno;
-use zelle_sys::ioctl::Request;
+use zelle_sys::ioctl::RawRequest;
 use zelle_sys::iovec;
 
 extern "C" {
@@ -219,7 +219,12 @@ impl Syscalls for LibcSyscalls {
         check(unsafe { libc::close(fd) }).map(drop)
     }
 
-    unsafe fn ioctl(&self, fd: c_int, request: Request, arg: *mut c_void) -> Result<c_int, Errno> {
+    unsafe fn ioctl(
+        &self,
+        fd: c_int,
+        request: RawRequest,
+        arg: *mut c_void,
+    ) -> Result<c_int, Errno> {
         // SAFETY: the caller's promise (Syscalls::ioctl).
         check(unsafe { libc::ioctl(fd, request as libc::c_ulong, arg) })
     }

@@ -25,7 +25,11 @@ fn ifreq_for(name: &str) -> Result<ifreq, Errno> {
 }
 
 /// One ifreq request on an AF_INET datagram socket; returns the request as the kernel left it.
-fn ifreq_call<S: Syscalls>(sys: &S, request: Request, mut req: ifreq) -> Result<ifreq, Errno> {
+fn ifreq_call<S: Syscalls>(
+    sys: &S,
+    request: Request<ifreq>,
+    mut req: ifreq,
+) -> Result<ifreq, Errno> {
     let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
     // SAFETY: an ifreq request, and this ifreq holds no pointer.
     unsafe { sock.ioctl(request, &mut req)? };
@@ -49,7 +53,7 @@ fn set_flags(req: &mut ifreq, flags: IfFlags) {
 /// Every pointer inside `arg` must point at live memory of the length `arg` gives for it.
 unsafe fn drvspec<S: Syscalls, T: zelle_sys::Zeroed>(
     sock: &Descriptor<'_, S>,
-    request: Request,
+    request: Request<ifdrv>,
     bridge: &str,
     cmd: u32,
     arg: &mut T,
@@ -146,7 +150,7 @@ impl<S: Syscalls> FreeBsd<S> {
         &self,
         op: Op,
         vnet: Vnet,
-        request: Request,
+        request: Request<ifreq>,
         name: &str,
         fill: impl Fn(&mut ifreq),
     ) -> KResult<IfreqOut> {
@@ -370,7 +374,7 @@ mod tests {
     /// `want`; the kernel's answer is `reply`, written back over the argument when it is Ok.
     fn expect_ioctl<T: zelle_sys::Zeroed>(
         mock: &mut MockSyscalls,
-        request: Request,
+        request: Request<T>,
         want: T,
         reply: Result<T, Errno>,
     ) {
@@ -379,7 +383,9 @@ mod tests {
         mock.expect_ioctl()
             .withf(move |&fd, &req, &arg| {
                 // SAFETY: the backend passes a live T for this request.
-                fd == FD && req == request && unsafe { bytes_at::<T>(arg) } == want.as_slice()
+                fd == FD
+                    && req == request.number()
+                    && unsafe { bytes_at::<T>(arg) } == want.as_slice()
             })
             .times(1)
             .returning(move |_, _, arg| match &reply {
@@ -401,7 +407,7 @@ mod tests {
     }
 
     fn one_ifreq(
-        request: Request,
+        request: Request<ifreq>,
         want: ifreq,
         reply: Result<ifreq, Errno>,
     ) -> FreeBsd<MockSyscalls> {
@@ -484,7 +490,7 @@ mod tests {
                 // SAFETY: ifr_data points at the new name's IFNAMSIZ bytes.
                 let new = unsafe { bytes_at::<ifreq>(req_.ifr_ifru.ifru_data.cast()) };
                 fd == FD
-                    && req == ioctl::SIOCSIFNAME
+                    && req == ioctl::number::SIOCSIFNAME
                     && req_.ifr_name == chars::<16>("epair0a")
                     && new[..16] == *b"zc-e0\0\0\0\0\0\0\0\0\0\0\0"
             })
@@ -677,7 +683,7 @@ mod tests {
                 let mut want: ifbreq = zeroed();
                 want.ifbr_ifsname = chars(member);
                 fd == FD
-                    && req == ioctl::SIOCSDRVSPEC
+                    && req == ioctl::number::SIOCSDRVSPEC
                     && drv.ifd_name == chars::<16>(bridge)
                     && drv.ifd_cmd == u64::from(cmd)
                     && drv.ifd_len == 80
@@ -758,7 +764,7 @@ mod tests {
         });
         expect_sockets(&mut mock, AF_INET, SOCK_DGRAM, 1);
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == ioctl::SIOCGIFMTU)
+            .withf(|_, &req, _| req == ioctl::number::SIOCGIFMTU)
             .times(2)
             .returning(|_, _, arg| {
                 // SAFETY: SIOCGIFMTU's argument is an ifreq.
@@ -775,7 +781,7 @@ mod tests {
             .withf(|_, &req, &arg| {
                 // SAFETY: SIOCGDRVSPEC's argument is an ifdrv.
                 let drv: ifdrv = unsafe { read_at(arg) };
-                req == ioctl::SIOCGDRVSPEC
+                req == ioctl::number::SIOCGDRVSPEC
                     && drv.ifd_cmd == u64::from(BRDGGIFS)
                     && drv.ifd_len == 16
             })

@@ -22,18 +22,13 @@ use zelle_core::kernel::pf::{
 };
 use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, KResult};
-use zelle_sys::ioctl::{self, iowr, Request};
+use zelle_sys::ioctl::{self, Request};
 use zelle_sys::{
     pf_addr, pf_addr_wrap, pf_rule, pf_rule_addr, pfioc_pooladdr, pfioc_rule, pfioc_ruleset,
     pfioc_trans, pfioc_trans_e, zeroed, AF_INET, AF_INET6, PF_ADDR_ADDRMASK, PF_ADDR_DYNIFTL,
     PF_BINAT, PF_DROP, PF_IN, PF_INOUT, PF_LOG, PF_NAT, PF_NONAT, PF_NORDR, PF_OP_EQ, PF_OP_NONE,
     PF_OP_RRG, PF_OUT, PF_PASS, PF_RDR, PF_SCRUB,
 };
-
-/// `DIOCGETADDRS` and `DIOCGETADDR` (`net/pfvar.h`), which zelle-sys does not list: computed
-/// by its `_IOWR` mirror.
-pub(crate) const DIOCGETADDRS: Request = iowr::<pfioc_pooladdr>(b'D', 53);
-pub(crate) const DIOCGETADDR: Request = iowr::<pfioc_pooladdr>(b'D', 54);
 
 const DEV_PF: &core::ffi::CStr = c"/dev/pf";
 
@@ -330,7 +325,7 @@ fn trans_elements(
 /// DIOCXBEGIN, DIOCXCOMMIT or DIOCXROLLBACK over `elements`; they hold the tickets after.
 fn transaction<S: Syscalls>(
     sys: &S,
-    request: Request,
+    request: Request<pfioc_trans>,
     elements: &mut [pfioc_trans_e],
 ) -> Result<(), Errno> {
     let dev = dev_pf(sys)?;
@@ -409,11 +404,11 @@ fn list_rules<S: Syscalls>(
         pp.r_num = nr;
         pp.ticket = ticket;
         // SAFETY: pfioc_pooladdr holds no pointer the kernel reads.
-        unsafe { dev.ioctl(DIOCGETADDRS, &mut *pp)? };
+        unsafe { dev.ioctl(ioctl::DIOCGETADDRS, &mut *pp)? };
         let pool = if pp.nr > 0 {
             pp.nr = 0;
             // SAFETY: as above.
-            unsafe { dev.ioctl(DIOCGETADDR, &mut *pp)? };
+            unsafe { dev.ioctl(ioctl::DIOCGETADDR, &mut *pp)? };
             Some(pp.addr.addr)
         } else {
             None
@@ -568,7 +563,7 @@ mod tests {
                 // SAFETY: DIOCXBEGIN's argument is a pfioc_trans with its array.
                 let (trans, list) = unsafe { elements(arg) };
                 fd == FD
-                    && req == ioctl::DIOCXBEGIN
+                    && req == ioctl::number::DIOCXBEGIN
                     && trans.esize == 1032
                     && list.len() == 2
                     && list.iter().all(|e| e.anchor == chars::<1024>("zelle/web"))
@@ -615,7 +610,10 @@ mod tests {
                 .withf(move |_, &req, &arg| {
                     // SAFETY: a pfioc_trans with its array.
                     let (_, list) = unsafe { elements(arg) };
-                    req == request && list.len() == 1 && list[0].ticket == 7 && list[0].rs_num == 1
+                    req == request.number()
+                        && list.len() == 1
+                        && list[0].ticket == 7
+                        && list[0].rs_num == 1
                 })
                 .returning(move |_, _, _| Err(errno));
             let k = backend(mock);
@@ -634,7 +632,7 @@ mod tests {
         expect_dev_pf(&mut mock, 1);
         let mut seq = mockall::Sequence::new();
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == ioctl::DIOCBEGINADDRS)
+            .withf(|_, &req, _| req == ioctl::number::DIOCBEGINADDRS)
             .times(1)
             .in_sequence(&mut seq)
             .returning(|_, _, arg| {
@@ -647,7 +645,7 @@ mod tests {
                 // SAFETY: a pfioc_pooladdr.
                 let pp: pfioc_pooladdr = unsafe { read_at(arg) };
                 let want = addr_wrap(&PfAddr::Net("192.0.2.1/32".parse().unwrap())).unwrap();
-                req == ioctl::DIOCADDADDR
+                req == ioctl::number::DIOCADDADDR
                     && pp.ticket == 9
                     && u32::from(pp.af) == AF_INET
                     && as_bytes(&pp.addr.addr) == as_bytes(&want)
@@ -667,7 +665,7 @@ mod tests {
                         octets_of(&r.src.addr.v.a.mask),
                     )
                 };
-                req == ioctl::DIOCADDRULE
+                req == ioctl::number::DIOCADDRULE
                     && (pr.ticket, pr.pool_ticket) == (40, 9)
                     && pr.anchor == chars::<1024>("zelle/web")
                     && pr.anchor_call[0] == 0
@@ -695,12 +693,14 @@ mod tests {
         let mut mock = MockSyscalls::new();
         expect_dev_pf(&mut mock, loads);
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == ioctl::DIOCBEGINADDRS || req == ioctl::DIOCADDADDR)
+            .withf(|_, &req, _| {
+                req == ioctl::number::DIOCBEGINADDRS || req == ioctl::number::DIOCADDADDR
+            })
             .times(2 * loads)
             .returning(|_, _, _| Ok(0));
         let mut answered = 0;
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == ioctl::DIOCADDRULE)
+            .withf(|_, &req, _| req == ioctl::number::DIOCADDRULE)
             .times(loads)
             .returning(move |_, _, _| {
                 answered += 1;
@@ -767,7 +767,7 @@ mod tests {
             .withf(|_, &req, &arg| {
                 // SAFETY: a pfioc_rule.
                 let pr: pfioc_rule = unsafe { read_at(arg) };
-                req == ioctl::DIOCGETRULES && u32::from(pr.rule.action) == PF_RDR
+                req == ioctl::number::DIOCGETRULES && u32::from(pr.rule.action) == PF_RDR
             })
             .returning(|_, _, arg| {
                 // SAFETY: a pfioc_rule.
@@ -781,7 +781,7 @@ mod tests {
             .withf(|_, &req, &arg| {
                 // SAFETY: a pfioc_rule.
                 let pr: pfioc_rule = unsafe { read_at(arg) };
-                req == ioctl::DIOCGETRULE && pr.ticket == 3 && pr.nr == 0
+                req == ioctl::number::DIOCGETRULE && pr.ticket == 3 && pr.nr == 0
             })
             .returning(|_, _, arg| {
                 // SAFETY: a pfioc_rule.
@@ -792,7 +792,9 @@ mod tests {
             .withf(|_, &req, &arg| {
                 // SAFETY: a pfioc_pooladdr.
                 let pp: pfioc_pooladdr = unsafe { read_at(arg) };
-                req == DIOCGETADDRS && u32::from(pp.r_action) == PF_RDR && pp.r_num == 0
+                req == ioctl::number::DIOCGETADDRS
+                    && u32::from(pp.r_action) == PF_RDR
+                    && pp.r_num == 0
             })
             .returning(|_, _, arg| {
                 // SAFETY: a pfioc_pooladdr.
@@ -800,7 +802,7 @@ mod tests {
                 Ok(0)
             });
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == DIOCGETADDR)
+            .withf(|_, &req, _| req == ioctl::number::DIOCGETADDR)
             .returning(|_, _, arg| {
                 let addr = addr_wrap(&PfAddr::Net("10.77.0.5/32".parse().unwrap())).unwrap();
                 // SAFETY: a pfioc_pooladdr.
@@ -819,7 +821,7 @@ mod tests {
             .withf(|_, &req, &arg| {
                 // SAFETY: a pfioc_ruleset.
                 let rs: pfioc_ruleset = unsafe { read_at(arg) };
-                req == ioctl::DIOCGETRULESETS && rs.path == chars::<1024>("zelle")
+                req == ioctl::number::DIOCGETRULESETS && rs.path == chars::<1024>("zelle")
             })
             .returning(|_, _, arg| {
                 // SAFETY: a pfioc_ruleset.
@@ -827,7 +829,7 @@ mod tests {
                 Ok(0)
             });
         mock.expect_ioctl()
-            .withf(|_, &req, _| req == ioctl::DIOCGETRULESET)
+            .withf(|_, &req, _| req == ioctl::number::DIOCGETRULESET)
             .times(2)
             .returning(|_, _, arg| {
                 // SAFETY: a pfioc_ruleset.

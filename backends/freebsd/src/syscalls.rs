@@ -11,7 +11,7 @@
 use core::ffi::{c_int, c_void, CStr};
 use std::ffi::CString;
 use zelle_core::kernel::Errno;
-use zelle_sys::ioctl::Request;
+use zelle_sys::ioctl::RawRequest;
 use zelle_sys::iovec;
 
 /// A file descriptor.
@@ -87,14 +87,15 @@ pub trait Syscalls: Send + Sync {
     /// close(2).
     fn close(&self, fd: Fd) -> Result<(), Errno>;
 
-    /// ioctl(2); returns the call's non-negative result.
+    /// ioctl(2); returns the call's non-negative result. The backend calls it in one place,
+    /// `Descriptor::ioctl`, which takes a typed `Request<T>` with a `&mut T`.
     ///
     /// # Safety
-    /// `arg` points at a live, writable value of the struct `request` names (its size is in
+    /// `arg` points at a live, writable value of the struct `request` carries (its size is in
     /// the request number), and every pointer inside it (`ifdrv.ifd_data` → `ifbreq`,
     /// `ifreq.ifr_data`, `pfioc_trans.array` → `size` elements) points at live memory of the
     /// length the struct gives, for the duration of the call.
-    unsafe fn ioctl(&self, fd: Fd, request: Request, arg: *mut c_void) -> Result<c_int, Errno>;
+    unsafe fn ioctl(&self, fd: Fd, request: RawRequest, arg: *mut c_void) -> Result<c_int, Errno>;
 
     /// write(2): on a routing socket one whole message, on a file what it takes.
     fn write(&self, fd: Fd, buf: &[u8]) -> Result<usize, Errno>;

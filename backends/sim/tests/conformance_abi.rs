@@ -191,16 +191,17 @@ fn unknown_requests_null_arguments_and_bad_descriptors() {
     let mut req: zelle_sys::ifreq = zeroed();
     let arg = (&mut req as *mut zelle_sys::ifreq).cast::<c_void>();
     // SAFETY: `arg` is a live ifreq, the size _IOWR('i', 200, ifreq) names.
-    let unknown = unsafe { sys.ioctl(fd, ioctl::iowr::<zelle_sys::ifreq>(b'i', 200), arg) };
+    let unknown =
+        unsafe { sys.ioctl(fd, ioctl::iowr::<zelle_sys::ifreq>(b'i', 200).number(), arg) };
     assert_eq!(unknown, Err(Errno::ENOTTY));
     // SAFETY: a null argument is never read.
-    let null = unsafe { sys.ioctl(fd, ioctl::SIOCIFCREATE2, core::ptr::null_mut()) };
+    let null = unsafe { sys.ioctl(fd, ioctl::SIOCIFCREATE2.number(), core::ptr::null_mut()) };
     assert_eq!(null, Err(Errno::EFAULT));
     sys.close(fd).unwrap();
     assert_eq!(sys.close(fd), Err(Errno::EBADF));
     // SAFETY: as above.
     assert_eq!(
-        unsafe { sys.ioctl(fd, ioctl::SIOCIFCREATE2, arg) },
+        unsafe { sys.ioctl(fd, ioctl::SIOCIFCREATE2.number(), arg) },
         Err(Errno::EBADF)
     );
 }
@@ -247,7 +248,7 @@ fn malformed_pf_transactions() {
         unsafe {
             sys.ioctl(
                 fd,
-                ioctl::DIOCXBEGIN,
+                ioctl::DIOCXBEGIN.number(),
                 (&mut trans as *mut pfioc_trans).cast(),
             )
         }

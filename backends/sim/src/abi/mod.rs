@@ -46,7 +46,7 @@ use std::thread::ThreadId;
 use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Vnet};
 use zelle_freebsd::syscalls::consts::{O_CLOEXEC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW};
 use zelle_freebsd::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
-use zelle_sys::ioctl::Request;
+use zelle_sys::ioctl::RawRequest;
 use zelle_sys::{iovec, Zeroed, AF_INET, AF_INET6, PF_ROUTE};
 
 /// What a descriptor of the door refers to.
@@ -254,7 +254,12 @@ impl Syscalls for SimSyscalls {
         self.fds().remove(&fd).map(|_| ()).ok_or(Errno::EBADF)
     }
 
-    unsafe fn ioctl(&self, fd: c_int, request: Request, arg: *mut c_void) -> Result<c_int, Errno> {
+    unsafe fn ioctl(
+        &self,
+        fd: c_int,
+        request: RawRequest,
+        arg: *mut c_void,
+    ) -> Result<c_int, Errno> {
         // SAFETY: the caller's promise (Syscalls::ioctl) carries over to the decoders.
         match self.open_fd(fd)? {
             Open::Socket { domain, vnet } => unsafe {

@@ -13,7 +13,7 @@ use zelle_core::kernel::net::{Inet6Alias, InetAlias};
 use zelle_core::kernel::{Errno, IfFlags, Jid, Vnet};
 use zelle_freebsd::syscalls::consts::{IFT_BRIDGE, IFT_ETHER, IFT_LOOP};
 use zelle_freebsd::IfAddr;
-use zelle_sys::ioctl::{self, Request};
+use zelle_sys::ioctl::{number, RawRequest};
 use zelle_sys::{
     as_bytes, ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, sockaddr_dl,
     sockaddr_in, sockaddr_in6, zeroed, AF_INET, AF_INET6, AF_LINK, BRDGADD, BRDGDEL, BRDGGIFS,
@@ -114,14 +114,14 @@ pub(super) unsafe fn ioctl(
     door: &SimSyscalls,
     vnet: Vnet,
     domain: u32,
-    request: Request,
+    request: RawRequest,
     arg: *mut c_void,
 ) -> Result<(), Errno> {
     // Address requests go to the protocol of the socket (`pru_control`): IPv4 ones need an
     // AF_INET socket, IPv6 ones an AF_INET6 socket (UNCONFIRMED errno for the wrong one).
     let family = match request {
-        ioctl::SIOCAIFADDR | ioctl::SIOCDIFADDR => Some(AF_INET),
-        ioctl::SIOCAIFADDR_IN6 | ioctl::SIOCDIFADDR_IN6 => Some(AF_INET6),
+        number::SIOCAIFADDR | number::SIOCDIFADDR => Some(AF_INET),
+        number::SIOCAIFADDR_IN6 | number::SIOCDIFADDR_IN6 => Some(AF_INET6),
         _ => None,
     };
     if family.is_some_and(|f| f != domain) {
@@ -129,7 +129,7 @@ pub(super) unsafe fn ioctl(
     }
     // SAFETY (every copyin/copyout below): the caller's promise about `arg`.
     match request {
-        ioctl::SIOCIFCREATE2 => {
+        number::SIOCIFCREATE2 => {
             let mut req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             let made = door.call(Op::CreateInterface, &(vnet, name.as_str()), |m| {
@@ -139,14 +139,14 @@ pub(super) unsafe fn ioctl(
             set_field(&mut req.ifr_name, &made);
             unsafe { copyout(&req, arg) }
         }
-        ioctl::SIOCIFDESTROY => {
+        number::SIOCIFDESTROY => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             door.call(Op::DestroyInterface, &(vnet, name.as_str()), |m| {
                 m.if_clone_destroy(vnet, &name)
             })
         }
-        ioctl::SIOCSIFNAME => {
+        number::SIOCSIFNAME => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: ifr_data points at the new name (the caller's promise).
@@ -157,7 +157,7 @@ pub(super) unsafe fn ioctl(
                 |m| m.if_rename(vnet, &name, &new),
             )
         }
-        ioctl::SIOCGIFFLAGS => {
+        number::SIOCGIFFLAGS => {
             let mut req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             let flags = door.call(Op::InterfaceFlags, &(vnet, name.as_str()), |m| {
@@ -166,7 +166,7 @@ pub(super) unsafe fn ioctl(
             req.ifr_ifru.ifru_flags = [flags.0 as u16 as i16, (flags.0 >> 16) as u16 as i16];
             unsafe { copyout(&req, arg) }
         }
-        ioctl::SIOCSIFFLAGS => {
+        number::SIOCSIFFLAGS => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             let flags = flags_of(&req);
@@ -174,7 +174,7 @@ pub(super) unsafe fn ioctl(
                 m.if_set_flags(vnet, &name, flags)
             })
         }
-        ioctl::SIOCSIFMTU => {
+        number::SIOCSIFMTU => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid c_int; a negative one is a huge u32,
@@ -184,7 +184,7 @@ pub(super) unsafe fn ioctl(
                 m.if_set_mtu(vnet, &name, mtu)
             })
         }
-        ioctl::SIOCGIFMTU => {
+        number::SIOCGIFMTU => {
             let mut req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             let mtu = door.peek(|m| {
@@ -195,7 +195,7 @@ pub(super) unsafe fn ioctl(
             req.ifr_ifru.ifru_mtu = mtu as i32;
             unsafe { copyout(&req, arg) }
         }
-        ioctl::SIOCAIFADDR => {
+        number::SIOCAIFADDR => {
             let req: in_aliasreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifra_name);
             let alias = inet_alias(&req)?;
@@ -203,7 +203,7 @@ pub(super) unsafe fn ioctl(
                 m.in_aifaddr(vnet, &name, &alias)
             })
         }
-        ioctl::SIOCDIFADDR => {
+        number::SIOCDIFADDR => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: ifr_addr is a 16-byte sockaddr, the size of a sockaddr_in.
@@ -227,7 +227,7 @@ pub(super) unsafe fn ioctl(
                 m.in_difaddr(vnet, &name, addr)
             })
         }
-        ioctl::SIOCAIFADDR_IN6 => {
+        number::SIOCAIFADDR_IN6 => {
             let req: in6_aliasreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifra_name);
             let alias = inet6_alias(&req)?;
@@ -235,7 +235,7 @@ pub(super) unsafe fn ioctl(
                 m.in6_aifaddr(vnet, &name, &alias)
             })
         }
-        ioctl::SIOCDIFADDR_IN6 => {
+        number::SIOCDIFADDR_IN6 => {
             let req: in6_ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid sockaddr_in6.
@@ -246,17 +246,17 @@ pub(super) unsafe fn ioctl(
                 m.in6_difaddr(vnet, &name, addr)
             })
         }
-        ioctl::SIOCSDRVSPEC | ioctl::SIOCGDRVSPEC => {
+        number::SIOCSDRVSPEC | number::SIOCGDRVSPEC => {
             let drv: ifdrv = unsafe { copyin(arg)? };
             // SAFETY: ifd_data points at ifd_len bytes (the caller's promise).
-            unsafe { drvspec(door, vnet, request == ioctl::SIOCGDRVSPEC, &drv) }
+            unsafe { drvspec(door, vnet, request == number::SIOCGDRVSPEC, &drv) }
         }
-        ioctl::SIOCSIFVNET | ioctl::SIOCSIFRVNET => {
+        number::SIOCSIFVNET | number::SIOCSIFRVNET => {
             let req: ifreq = unsafe { copyin(arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid c_int.
             let jid = Jid(unsafe { req.ifr_ifru.ifru_jid });
-            if request == ioctl::SIOCSIFVNET {
+            if request == number::SIOCSIFVNET {
                 door.call(Op::MoveToJail, &(vnet, name.as_str(), jid), |m| {
                     m.if_vmove_loan(vnet, &name, jid)
                 })

@@ -24,7 +24,7 @@ use zelle_core::kernel::Errno;
 use zelle_freebsd::syscalls::consts::{
     IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, PF_STATE_NORMAL,
 };
-use zelle_sys::ioctl::{self, iowr, Request};
+use zelle_sys::ioctl::{number, RawRequest};
 use zelle_sys::{
     pf_addr, pf_addr_wrap, pf_rule, pf_rule_addr, pfioc_pooladdr, pfioc_rule, pfioc_ruleset,
     pfioc_trans, pfioc_trans_e, zeroed, AF_INET, AF_INET6, PF_ADDR_ADDRMASK, PF_ADDR_DYNIFTL,
@@ -32,9 +32,6 @@ use zelle_sys::{
     PF_OP_EQ, PF_OP_NONE, PF_OP_RRG, PF_OUT, PF_PASS, PF_RDR, PF_SCRUB,
 };
 
-/// `DIOCGETADDRS`, `DIOCGETADDR` (`net/pfvar.h`), by zelle-sys's `_IOWR` mirror.
-const DIOCGETADDRS: Request = iowr::<pfioc_pooladdr>(b'D', 53);
-const DIOCGETADDR: Request = iowr::<pfioc_pooladdr>(b'D', 54);
 /// `pf_ioctl_maxcount` (pf_ioctl.c): the most elements one transaction may carry.
 const PF_IOCTL_MAXCOUNT: c_int = 65535;
 /// `PF_RULESET_ETH`: the last ruleset number a transaction may name (ALTQ 5, TABLE 6, ETH 7).
@@ -301,7 +298,11 @@ fn by_anchor(elements: &[pfioc_trans_e]) -> Result<Vec<AnchorGroup>, Errno> {
 ///
 /// # Safety
 /// `arg` points at a pfioc_trans whose array holds `size` elements.
-unsafe fn transaction(door: &SimSyscalls, request: Request, arg: *mut c_void) -> Result<(), Errno> {
+unsafe fn transaction(
+    door: &SimSyscalls,
+    request: RawRequest,
+    arg: *mut c_void,
+) -> Result<(), Errno> {
     // SAFETY: the caller's promise.
     let trans: pfioc_trans = unsafe { copyin(arg)? };
     if trans.esize != size_of::<pfioc_trans_e>() as c_int {
@@ -318,7 +319,7 @@ unsafe fn transaction(door: &SimSyscalls, request: Request, arg: *mut c_void) ->
         .filter_map(zelle_sys::from_bytes)
         .collect();
     let groups = by_anchor(&elements)?;
-    if request == ioctl::DIOCXBEGIN {
+    if request == number::DIOCXBEGIN {
         // No element at all: nothing begins (the machine's begin with no ruleset).
         if groups.is_empty() {
             door.call(Op::PfBegin, &("", &[] as &[PfRuleset]), |m| {
@@ -349,7 +350,7 @@ unsafe fn transaction(door: &SimSyscalls, request: Request, arg: *mut c_void) ->
                 .map(|&(i, r)| (r, PfTicket(elements[i].ticket)))
                 .collect(),
         };
-        if request == ioctl::DIOCXCOMMIT {
+        if request == number::DIOCXCOMMIT {
             door.call(Op::PfCommit, &(&tx,), |m| m.pf_commit(&tx))?;
         } else {
             door.call(Op::PfRollback, &(&tx,), |m| m.pf_rollback(&tx))?;
@@ -365,17 +366,17 @@ unsafe fn transaction(door: &SimSyscalls, request: Request, arg: *mut c_void) ->
 pub(super) unsafe fn ioctl(
     door: &SimSyscalls,
     writable: bool,
-    request: Request,
+    request: RawRequest,
     arg: *mut c_void,
 ) -> Result<(), Errno> {
     let modifies = matches!(
         request,
-        ioctl::DIOCXBEGIN
-            | ioctl::DIOCXCOMMIT
-            | ioctl::DIOCXROLLBACK
-            | ioctl::DIOCBEGINADDRS
-            | ioctl::DIOCADDADDR
-            | ioctl::DIOCADDRULE
+        number::DIOCXBEGIN
+            | number::DIOCXCOMMIT
+            | number::DIOCXROLLBACK
+            | number::DIOCBEGINADDRS
+            | number::DIOCADDADDR
+            | number::DIOCADDRULE
     );
     // pfioctl: a modifying request on a descriptor opened without write access: EACCES.
     if modifies && !writable {
@@ -383,20 +384,20 @@ pub(super) unsafe fn ioctl(
     }
     // SAFETY (every copyin/copyout below): the caller's promise about `arg`.
     match request {
-        ioctl::DIOCXBEGIN | ioctl::DIOCXCOMMIT | ioctl::DIOCXROLLBACK => unsafe {
+        number::DIOCXBEGIN | number::DIOCXCOMMIT | number::DIOCXROLLBACK => unsafe {
             transaction(door, request, arg)
         },
-        ioctl::DIOCBEGINADDRS => {
+        number::DIOCBEGINADDRS => {
             let mut pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
             pp.ticket = door.peek(|m| m.pf_begin_addrs().map_err(super::errno_of))?;
             unsafe { copyout(&*pp, arg) }
         }
-        ioctl::DIOCADDADDR => {
+        number::DIOCADDADDR => {
             let pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
             let addr = addr_of(&pp.addr.addr, pp.af)?;
             door.peek(|m| m.pf_add_addr(pp.ticket, &addr).map_err(super::errno_of))
         }
-        ioctl::DIOCADDRULE => {
+        number::DIOCADDRULE => {
             let pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
             let anchor = field_str(&pr.anchor);
             let rule = rule_of(&pr)?;
@@ -405,7 +406,7 @@ pub(super) unsafe fn ioctl(
                 m.pf_add_rule_ioctl(&anchor, pr.ticket, pr.pool_ticket, &rule)
             })
         }
-        ioctl::DIOCGETRULES => {
+        number::DIOCGETRULES => {
             let mut pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
             let anchor = field_str(&pr.anchor);
             let ruleset = ruleset_of(pr.rule.action)?;
@@ -416,7 +417,7 @@ pub(super) unsafe fn ioctl(
             pr.ticket = door.peek(|m| active_ticket(m, &anchor, ruleset))?;
             unsafe { copyout(&*pr, arg) }
         }
-        ioctl::DIOCGETRULE => {
+        number::DIOCGETRULE => {
             let mut pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
             let anchor = field_str(&pr.anchor);
             let ruleset = ruleset_of(pr.rule.action)?;
@@ -436,7 +437,7 @@ pub(super) unsafe fn ioctl(
             );
             unsafe { copyout(&*pr, arg) }
         }
-        DIOCGETADDRS | DIOCGETADDR => {
+        number::DIOCGETADDRS | number::DIOCGETADDR => {
             let mut pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
             let anchor = field_str(&pp.anchor);
             let ruleset = ruleset_of(pp.r_action)?;
@@ -446,7 +447,7 @@ pub(super) unsafe fn ioctl(
                 rules.into_iter().nth(r_num).ok_or(Errno::EBUSY)
             })?;
             let pool: Vec<PfAddr> = rule.redirect.into_iter().map(|r| r.addr).collect();
-            if request == DIOCGETADDRS {
+            if request == number::DIOCGETADDRS {
                 pp.nr = pool.len() as u32;
             } else {
                 let addr = pool.get(nr as usize).ok_or(Errno::EBUSY)?;
@@ -454,10 +455,10 @@ pub(super) unsafe fn ioctl(
             }
             unsafe { copyout(&*pp, arg) }
         }
-        ioctl::DIOCGETRULESETS | ioctl::DIOCGETRULESET => {
+        number::DIOCGETRULESETS | number::DIOCGETRULESET => {
             let mut rs: Box<pfioc_ruleset> = Box::new(unsafe { copyin(arg)? });
             let anchor = field_str(&rs.path);
-            if request == ioctl::DIOCGETRULESETS {
+            if request == number::DIOCGETRULESETS {
                 let names = door.call(Op::PfAnchors, &(anchor.as_str(),), |m| {
                     m.pf_anchors(&anchor)
                 })?;
