@@ -3,7 +3,8 @@
 //! Each typed operation of the contract becomes a kernel struct from `zelle-sys`, made with
 //! `zeroed()` and then filled field by field, handed to one raw call of [`Syscalls`]. Network
 //! requests for a jail's vnet run inside [`Syscalls::in_jail`] (a forked child that
-//! jail_attach()es first), so no binary inside the jail is ever needed, and none outside either:
+//! jail_attach()es first) or, while a vnet session is open, in one helper child for them all
+//! (`vnet.rs`), so no binary inside the jail is ever needed, and none outside either:
 //! no ifconfig, route, pfctl, jail or mount is ever executed.
 //!
 //! `FreeBsd<LibcSyscalls>` is the production backend (FreeBSD only); `FreeBsd<SimSyscalls>`
@@ -23,15 +24,17 @@ mod rctl;
 mod route;
 mod sockaddr;
 pub mod syscalls;
+mod vnet;
+pub mod wire;
 
 use core::ffi::{c_char, c_int, c_void};
-use serde::{de::DeserializeOwned, Serialize};
-use zelle_core::kernel::Op;
-use zelle_core::kernel::{Errno, KResult, KernelError, Vnet};
+use serde::de::DeserializeOwned;
+use vnet::VnetTask;
+use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Op, Vnet};
 use zelle_sys::ioctl::Request;
 use zelle_sys::Zeroed;
 
-pub use syscalls::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
+pub use syscalls::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
 
 /// The FreeBSD kernel, reached through `S`.
 pub struct FreeBsd<S> {
@@ -40,6 +43,8 @@ pub struct FreeBsd<S> {
     route_seq: std::sync::atomic::AtomicI32,
     /// Held while a pf rule is loaded: see `pf::add_rule`.
     pf_pool: std::sync::Mutex<()>,
+    /// The open vnet sessions: see `vnet.rs`.
+    sessions: vnet::Sessions,
 }
 
 impl<S: Syscalls> FreeBsd<S> {
@@ -48,6 +53,7 @@ impl<S: Syscalls> FreeBsd<S> {
             sys,
             route_seq: std::sync::atomic::AtomicI32::new(1),
             pf_pool: std::sync::Mutex::new(()),
+            sessions: vnet::Sessions::default(),
         }
     }
 
@@ -56,25 +62,38 @@ impl<S: Syscalls> FreeBsd<S> {
         &self.sys
     }
 
-    /// Run `f` in `vnet`: directly for the host's, in a jail-attached child for a jail's. The
-    /// child's result comes back as JSON; a jail that cannot be attached to is jail_attach(2)'s
-    /// error (EINVAL for a missing or dying jail).
-    fn in_vnet<T: Serialize + DeserializeOwned>(
-        &self,
-        op: Op,
-        vnet: Vnet,
-        f: impl Fn(&S) -> Result<T, Errno>,
-    ) -> KResult<T> {
-        let jid = match vnet {
-            Vnet::Host => return f(&self.sys).map_err(|e| fail(op, e)),
-            Vnet::Jail(jid) => jid,
+    /// Run `task` in `vnet`: directly for the host's; for a jail's in the helper of its open
+    /// session, else in a child forked and jail-attached for this call. Its result comes back
+    /// as JSON; a jail that cannot be attached to is jail_attach(2)'s error (EINVAL for a
+    /// missing or dying jail).
+    fn in_vnet<T: DeserializeOwned>(&self, op: Op, vnet: Vnet, task: VnetTask) -> KResult<T> {
+        let answer = match vnet {
+            Vnet::Host => task.run(&self.sys),
+            Vnet::Jail(jid) => match self.sessions.call(&self.sys, jid, &task) {
+                Some(answer) => answer,
+                None => self
+                    .sys
+                    .in_jail(jid.0, &mut || task.run(&self.sys))
+                    .map_err(|e| fail(Op::JailAttach, e))?,
+            },
         };
-        let mut run = || f(&self.sys).and_then(|v| serde_json::to_vec(&v).map_err(|_| Errno::EIO));
-        match self.sys.in_jail(jid.0, &mut run) {
-            Err(e) => Err(fail(Op::JailAttach, e)),
-            Ok(Err(e)) => Err(fail(op, e)),
-            Ok(Ok(bytes)) => serde_json::from_slice(&bytes).map_err(|_| fail(op, Errno::EIO)),
+        let bytes = answer.map_err(|e| fail(op, e))?;
+        serde_json::from_slice(&bytes).map_err(|_| fail(op, Errno::EIO))
+    }
+
+    /// `NetworkInterfaces::vnet_session`: join (or start) the session for `jid` around `work`.
+    fn vnet_session_for(&self, jid: Jid, work: &mut dyn FnMut()) -> KResult<()> {
+        /// Leaves the session however `work` ends.
+        struct Leave<'a, S: Syscalls>(&'a FreeBsd<S>, Jid);
+        impl<S: Syscalls> Drop for Leave<'_, S> {
+            fn drop(&mut self) {
+                self.0.sessions.leave(&self.0.sys, self.1);
+            }
         }
+        let started = self.sessions.enter(&self.sys, jid);
+        let _leave = started.is_ok().then(|| Leave(self, jid));
+        work();
+        started.map_err(|e| fail(Op::JailAttach, e))
     }
 }
 

@@ -1,14 +1,18 @@
 //! The real system calls, through libc's FreeBSD functions (this module exists only on
 //! FreeBSD).
 //!
-//! `in_jail` and `spawn` fork. The child of a multi-threaded process may call only
-//! async-signal-safe functions, with one exception relied on here: FreeBSD's libthr brackets
-//! fork(2) with the allocator's prefork/postfork handlers, so the in-jail task (sockets, ioctls
-//! and a small JSON result) may allocate in the child. `spawn` prepares every C string and
-//! pointer array before it forks and allocates nothing in the child.
+//! `in_jail`, `jail_session_open` and `spawn` fork. The child of a multi-threaded process may
+//! call only async-signal-safe functions, with one exception relied on here: FreeBSD's libthr
+//! brackets fork(2) with the allocator's prefork/postfork handlers, so the in-jail work
+//! (sockets, ioctls, JSON requests and results) may allocate in the child. `spawn` prepares
+//! every C string and pointer array before it forks and allocates nothing in the child.
+//!
+//! A child that works in a jail ([`enter_jail`]) never returns into the caller's code: its work
+//! runs under `catch_unwind`, and it leaves by `_exit`.
 
 use crate::get_cstr;
-use crate::syscalls::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
+use crate::syscalls::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
+use crate::wire;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::size_of;
 use core::ptr;
@@ -94,6 +98,101 @@ fn write_all(fd: c_int, mut bytes: &[u8]) {
             return;
         }
         bytes = &bytes[n as usize..];
+    }
+}
+
+/// Send one frame on a session's socket. MSG_NOSIGNAL: a helper that is gone is EPIPE, not a
+/// SIGPIPE that would kill the shim.
+fn send_frame(fd: c_int, payload: &[u8]) -> Result<(), Errno> {
+    let frame = wire::frame(payload)?;
+    let mut bytes = frame.as_slice();
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is readable for its length.
+        let n = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_NOSIGNAL) };
+        match n {
+            0 => return Err(Errno::EPIPE),
+            n if n > 0 => bytes = &bytes[n as usize..],
+            _ if last() == Errno::EINTR => continue,
+            _ => return Err(last()),
+        }
+    }
+    Ok(())
+}
+
+/// Fill `buf` from `fd`; EPIPE at end of file.
+fn read_exact(fd: c_int, mut buf: &mut [u8]) -> Result<(), Errno> {
+    while !buf.is_empty() {
+        // SAFETY: `buf` is writable for its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => return Err(Errno::EPIPE),
+            n if n > 0 => buf = &mut buf[n as usize..],
+            _ if last() == Errno::EINTR => continue,
+            _ => return Err(last()),
+        }
+    }
+    Ok(())
+}
+
+/// Read one frame from a session's socket.
+fn read_frame(fd: c_int) -> Result<Vec<u8>, Errno> {
+    let mut header = [0u8; 4];
+    read_exact(fd, &mut header)?;
+    let mut payload = vec![0u8; wire::frame_len(header)];
+    read_exact(fd, &mut payload)?;
+    Ok(payload)
+}
+
+/// The first steps of a child forked to work in jail `jid`, in order: close every descriptor
+/// but stdio and `keep` (close_range and closefrom; FACTS-kernel-runtime.md §3), reset the
+/// signal mask inherited from the forking thread, disable tracing so that no process of the
+/// jail can ptrace one holding a copy of the shim's memory (procctl PROC_TRACE_CTL with
+/// PROC_TRACE_CTL_DISABLE, which lasts until exec; FACTS-kernel-runtime.md §3: EBUSY when the
+/// child is traced or ktraced already), then jail_attach(2). The errno of the step that failed.
+///
+/// # Safety
+/// Only in the child of fork(2), which has no other thread.
+unsafe fn enter_jail(jid: c_int, keep: c_int) -> Result<(), Errno> {
+    // SAFETY (each call): plain descriptor, signal and process calls on our own process.
+    unsafe {
+        if keep > 3 {
+            libc::close_range(3, (keep - 1) as libc::c_uint, 0);
+        }
+        libc::closefrom(keep + 1);
+        let mut none: libc::sigset_t = core::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        if libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut()) == -1 {
+            return Err(last());
+        }
+        let mut disable: c_int = libc::PROC_TRACE_CTL_DISABLE;
+        let me = libc::getpid() as libc::id_t;
+        let data = (&mut disable as *mut c_int).cast::<c_void>();
+        if libc::procctl(libc::P_PID, me, libc::PROC_TRACE_CTL, data) == -1 {
+            return Err(last());
+        }
+        if libc::jail_attach(jid) == -1 {
+            return Err(last());
+        }
+    }
+    Ok(())
+}
+
+/// `work` in a child that must not unwind into the caller's code: a panic is EIO.
+fn contained(work: impl FnOnce() -> Result<Vec<u8>, Errno>) -> Result<Vec<u8>, Errno> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or(Err(Errno::EIO))
+}
+
+/// A session's helper, attached: answer each request frame with `server` until the parent
+/// closes its end. After a panic (answered EIO) the helper's state is unknown: it stops.
+fn serve(fd: c_int, server: &dyn JailServer) {
+    while let Ok(request) = read_frame(fd) {
+        let answer =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.serve(&request)));
+        let panicked = answer.is_err();
+        let answer = answer.unwrap_or(Err(Errno::EIO));
+        if send_frame(fd, &wire::answer(&answer)).is_err() || panicked {
+            return;
+        }
     }
 }
 
@@ -429,10 +528,9 @@ impl Syscalls for LibcSyscalls {
         jid: c_int,
         task: &mut dyn JailTask,
     ) -> Result<Result<Vec<u8>, Errno>, Errno> {
-        // The child answers with a tag byte: 0 and the result, 1 and the task's errno, 2 and
-        // the attach's errno.
+        // The child answers once (`wire`), then ends.
         let (rd, wr) = pipe()?;
-        // SAFETY: fork; the child only attaches, runs the task and _exits (module docs).
+        // SAFETY: fork; the child only enters the jail, runs the task and _exits (module docs).
         let pid = unsafe { libc::fork() };
         if pid == -1 {
             let e = last();
@@ -444,26 +542,14 @@ impl Syscalls for LibcSyscalls {
             return Err(e);
         }
         if pid == 0 {
-            // SAFETY: in the child: attach, work, report, and never return.
+            // SAFETY: in the child: enter, work, answer, and never return.
             unsafe {
                 libc::close(rd);
-                if libc::jail_attach(jid) == -1 {
-                    let mut msg = vec![2];
-                    msg.extend_from_slice(&last().0.to_ne_bytes());
-                    write_all(wr, &msg);
-                } else {
-                    match task.run() {
-                        Ok(bytes) => {
-                            write_all(wr, &[0]);
-                            write_all(wr, &bytes);
-                        }
-                        Err(e) => {
-                            let mut msg = vec![1];
-                            msg.extend_from_slice(&e.0.to_ne_bytes());
-                            write_all(wr, &msg);
-                        }
-                    }
-                }
+                let answer = match enter_jail(jid, wr) {
+                    Err(e) => wire::not_attached(e),
+                    Ok(()) => wire::answer(&contained(|| task.run())),
+                };
+                write_all(wr, &answer);
                 libc::_exit(0);
             }
         }
@@ -473,19 +559,74 @@ impl Syscalls for LibcSyscalls {
         // SAFETY: our own descriptor.
         unsafe { libc::close(rd) };
         reap(pid);
-        let answer = answer?;
-        let errno = |rest: &[u8]| {
-            <[u8; 4]>::try_from(rest)
-                .map(|b| Errno(c_int::from_ne_bytes(b)))
-                .unwrap_or(Errno::EIO)
-        };
-        match answer.split_first() {
-            Some((0, rest)) => Ok(Ok(rest.to_vec())),
-            Some((1, rest)) => Ok(Err(errno(rest))),
-            Some((2, rest)) => Err(errno(rest)),
-            // The child died before it could answer.
-            _ => Err(Errno::EIO),
+        wire::parse_answer(&answer?)
+    }
+
+    fn jail_session_open(&self, jid: c_int, server: &dyn JailServer) -> Result<JailSession, Errno> {
+        let mut fds = [0; 2];
+        let ty = libc::SOCK_STREAM | libc::SOCK_CLOEXEC;
+        // SAFETY: `fds` has room for two descriptors.
+        check(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
+        let (ours, theirs) = (fds[0], fds[1]);
+        // SAFETY: fork; the child only enters the jail, serves and _exits (module docs).
+        let pid = unsafe { libc::fork() };
+        if pid == -1 {
+            let e = last();
+            // SAFETY: our own descriptors.
+            unsafe {
+                libc::close(ours);
+                libc::close(theirs);
+            }
+            return Err(e);
         }
+        if pid == 0 {
+            // SAFETY: in the child: enter, say so, serve, and never return.
+            unsafe {
+                libc::close(ours);
+                match enter_jail(jid, theirs) {
+                    Err(e) => {
+                        let _ = send_frame(theirs, &wire::not_attached(e));
+                    }
+                    Ok(()) => {
+                        if send_frame(theirs, &wire::answer(&Ok(Vec::new()))).is_ok() {
+                            serve(theirs, server);
+                        }
+                    }
+                }
+                libc::_exit(0);
+            }
+        }
+        // SAFETY: our own descriptor.
+        unsafe { libc::close(theirs) };
+        let session = JailSession { fd: ours, pid };
+        // The helper's first answer: attached, or why not.
+        match read_frame(ours).and_then(|answer| wire::parse_answer(&answer)) {
+            Ok(Ok(_)) => Ok(session),
+            Ok(Err(e)) | Err(e) => {
+                let _ = self.jail_session_close(session);
+                Err(e)
+            }
+        }
+    }
+
+    fn jail_session_call(
+        &self,
+        session: JailSession,
+        request: &[u8],
+        _server: &dyn JailServer,
+    ) -> Result<Result<Vec<u8>, Errno>, Errno> {
+        // The helper runs its own copy of the server (made by fork).
+        send_frame(session.fd, request)?;
+        let answer = read_frame(session.fd)?;
+        wire::parse_answer(&answer)
+    }
+
+    fn jail_session_close(&self, session: JailSession) -> Result<(), Errno> {
+        // End of file on its socket ends the helper.
+        // SAFETY: our own descriptor.
+        let closed = check(unsafe { libc::close(session.fd) });
+        reap(session.pid);
+        closed.map(drop)
     }
 
     fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno> {

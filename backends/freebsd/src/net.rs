@@ -4,6 +4,7 @@
 
 use crate::sockaddr::{ip_of, link_of, prefix_of, sin, sin6, sin_as_sockaddr};
 use crate::syscalls::consts::{IFT_BRIDGE, SOCK_DGRAM};
+use crate::vnet::{IfreqCall, VnetTask};
 use crate::{get_cstr, put_cstr, Descriptor, FreeBsd, Syscalls};
 use core::ffi::{c_int, c_short, c_void};
 use core::mem::size_of;
@@ -13,8 +14,8 @@ use zelle_core::kernel::Op;
 use zelle_core::kernel::{Errno, IfFlags, Jid, KResult, NetworkInterfaces, Vnet};
 use zelle_sys::ioctl::{self, Request};
 use zelle_sys::{
-    ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, zeroed, AF_INET,
-    AF_INET6, BRDGADD, BRDGDEL, BRDGGIFS,
+    as_bytes, ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, zeroed,
+    AF_INET, AF_INET6, BRDGADD, BRDGDEL, BRDGGIFS,
 };
 
 /// An ifreq naming `name`; ENAMETOOLONG for 16 bytes or more, before any call.
@@ -25,7 +26,7 @@ fn ifreq_for(name: &str) -> Result<ifreq, Errno> {
 }
 
 /// One ifreq request on an AF_INET datagram socket; returns the request as the kernel left it.
-fn ifreq_call<S: Syscalls>(
+pub(crate) fn ifreq_call<S: Syscalls>(
     sys: &S,
     request: Request<ifreq>,
     mut req: ifreq,
@@ -95,7 +96,7 @@ fn bridge_members<S: Syscalls>(
 }
 
 /// The interfaces of the caller's vnet, as getifaddrs(3) lists them, with MTU and members.
-fn list<S: Syscalls>(sys: &S) -> Result<Vec<Interface>, Errno> {
+pub(crate) fn list<S: Syscalls>(sys: &S) -> Result<Vec<Interface>, Errno> {
     let mut list: Vec<(Interface, bool)> = Vec::new();
     for entry in sys.getifaddrs()? {
         let at = match list.iter().position(|(i, _)| i.name == entry.name) {
@@ -144,25 +145,64 @@ fn list<S: Syscalls>(sys: &S) -> Result<Vec<Interface>, Errno> {
     Ok(out)
 }
 
+/// SIOCSIFNAME: `req` names the interface; ifr_data points at the new name, which the kernel
+/// copyinstr()s (IFNAMSIZ at most).
+pub(crate) fn rename<S: Syscalls>(sys: &S, mut req: ifreq, new_name: &str) -> Result<(), Errno> {
+    let mut new = ifreq_for(new_name)?.ifr_name;
+    let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
+    req.ifr_ifru.ifru_data = new.as_mut_ptr();
+    // SAFETY: ifr_data points at `new`, a NUL-terminated IFNAMSIZ array live for the call.
+    unsafe { sock.ioctl(ioctl::SIOCSIFNAME, &mut req)? };
+    Ok(())
+}
+
+pub(crate) fn add_inet_alias<S: Syscalls>(sys: &S, mut req: in_aliasreq) -> Result<(), Errno> {
+    let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
+    // SAFETY: an in_aliasreq holds no pointer.
+    unsafe { sock.ioctl(ioctl::SIOCAIFADDR, &mut req)? };
+    Ok(())
+}
+
+pub(crate) fn add_inet6_alias<S: Syscalls>(sys: &S, mut req: in6_aliasreq) -> Result<(), Errno> {
+    let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
+    // SAFETY: an in6_aliasreq holds no pointer.
+    unsafe { sock.ioctl(ioctl::SIOCAIFADDR_IN6, &mut req)? };
+    Ok(())
+}
+
+pub(crate) fn delete_inet6_alias<S: Syscalls>(sys: &S, mut req: in6_ifreq) -> Result<(), Errno> {
+    let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
+    // SAFETY: an in6_ifreq holds no pointer.
+    unsafe { sock.ioctl(ioctl::SIOCDIFADDR_IN6, &mut req)? };
+    Ok(())
+}
+
+/// BRDGADD or BRDGDEL (`cmd`) of the member `breq` names to `bridge`.
+pub(crate) fn bridge_member<S: Syscalls>(
+    sys: &S,
+    cmd: u32,
+    bridge: &str,
+    mut breq: ifbreq,
+) -> Result<(), Errno> {
+    let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
+    // SAFETY: an ifbreq holds no pointer.
+    unsafe { drvspec(&sock, ioctl::SIOCSDRVSPEC, bridge, cmd, &mut breq) }
+}
+
 impl<S: Syscalls> FreeBsd<S> {
     /// One ifreq request for `name` in `vnet`, prepared by `fill`; the request as returned.
     fn ifreq_op(
         &self,
         op: Op,
         vnet: Vnet,
-        request: Request<ifreq>,
+        call: IfreqCall,
         name: &str,
         fill: impl Fn(&mut ifreq),
     ) -> KResult<IfreqOut> {
         let mut req = ifreq_for(name).map_err(|e| crate::fail(op, e))?;
         fill(&mut req);
-        self.in_vnet(op, vnet, |sys| {
-            let out = ifreq_call(sys, request, req)?;
-            Ok(IfreqOut {
-                name: get_cstr(&out.ifr_name),
-                flags: flags_of(&out).0,
-            })
-        })
+        let req = as_bytes(&req).to_vec();
+        self.in_vnet(op, vnet, VnetTask::Ifreq { call, req })
     }
 
     fn bridge_op(&self, op: Op, vnet: Vnet, cmd: u32, bridge: &str, member: &str) -> KResult<()> {
@@ -170,64 +210,56 @@ impl<S: Syscalls> FreeBsd<S> {
         let mut breq: ifbreq = zeroed();
         put_cstr(&mut breq.ifbr_ifsname, member).map_err(fail)?;
         ifreq_for(bridge).map_err(fail)?;
-        self.in_vnet(op, vnet, |sys| {
-            let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
-            let mut breq = breq;
-            // SAFETY: an ifbreq holds no pointer.
-            unsafe { drvspec(&sock, ioctl::SIOCSDRVSPEC, bridge, cmd, &mut breq) }
-        })
+        let task = VnetTask::BridgeMember {
+            cmd,
+            bridge: bridge.to_string(),
+            breq: as_bytes(&breq).to_vec(),
+        };
+        self.in_vnet(op, vnet, task)
     }
 }
 
 /// What an ifreq request writes back that the contract reports.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct IfreqOut {
+pub(crate) struct IfreqOut {
     name: String,
     flags: u32,
 }
 
+impl IfreqOut {
+    pub(crate) fn of(req: &ifreq) -> Self {
+        IfreqOut {
+            name: get_cstr(&req.ifr_name),
+            flags: flags_of(req).0,
+        }
+    }
+}
+
 impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     fn create_interface(&self, vnet: Vnet, name: &str) -> KResult<String> {
-        let out = self.ifreq_op(
-            Op::CreateInterface,
-            vnet,
-            ioctl::SIOCIFCREATE2,
-            name,
-            |_| {},
-        )?;
+        let out = self.ifreq_op(Op::CreateInterface, vnet, IfreqCall::Create, name, |_| {})?;
         Ok(out.name)
     }
 
     fn destroy_interface(&self, vnet: Vnet, name: &str) -> KResult<()> {
-        self.ifreq_op(
-            Op::DestroyInterface,
-            vnet,
-            ioctl::SIOCIFDESTROY,
-            name,
-            |_| {},
-        )?;
+        self.ifreq_op(Op::DestroyInterface, vnet, IfreqCall::Destroy, name, |_| {})?;
         Ok(())
     }
 
     fn rename_interface(&self, vnet: Vnet, name: &str, new_name: &str) -> KResult<()> {
         let op = Op::RenameInterface;
         let req = ifreq_for(name).map_err(|e| crate::fail(op, e))?;
-        // ifr_data points at the new name, which the kernel copyinstr()s (IFNAMSIZ at most).
-        let new = ifreq_for(new_name)
-            .map_err(|e| crate::fail(op, e))?
-            .ifr_name;
-        self.in_vnet(op, vnet, |sys| {
-            let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
-            let (mut req, mut new) = (req, new);
-            req.ifr_ifru.ifru_data = new.as_mut_ptr();
-            // SAFETY: ifr_data points at `new`, a NUL-terminated IFNAMSIZ array live for the call.
-            unsafe { sock.ioctl(ioctl::SIOCSIFNAME, &mut req)? };
-            Ok(())
-        })
+        // Checked here, before any call: the new name must fit IFNAMSIZ with its NUL.
+        ifreq_for(new_name).map_err(|e| crate::fail(op, e))?;
+        let task = VnetTask::Rename {
+            req: as_bytes(&req).to_vec(),
+            new_name: new_name.to_string(),
+        };
+        self.in_vnet(op, vnet, task)
     }
 
     fn interface_flags(&self, vnet: Vnet, name: &str) -> KResult<IfFlags> {
-        let out = self.ifreq_op(Op::InterfaceFlags, vnet, ioctl::SIOCGIFFLAGS, name, |_| {})?;
+        let out = self.ifreq_op(Op::InterfaceFlags, vnet, IfreqCall::GetFlags, name, |_| {})?;
         Ok(IfFlags(out.flags))
     }
 
@@ -235,7 +267,7 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
         self.ifreq_op(
             Op::SetInterfaceFlags,
             vnet,
-            ioctl::SIOCSIFFLAGS,
+            IfreqCall::SetFlags,
             name,
             |req| set_flags(req, flags),
         )?;
@@ -244,7 +276,7 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
 
     fn set_mtu(&self, vnet: Vnet, name: &str, mtu: u32) -> KResult<()> {
         // ifr_mtu is a C int: a value above INT_MAX reaches the kernel negative (EINVAL there).
-        self.ifreq_op(Op::SetMtu, vnet, ioctl::SIOCSIFMTU, name, |req| {
+        self.ifreq_op(Op::SetMtu, vnet, IfreqCall::SetMtu, name, |req| {
             req.ifr_ifru.ifru_mtu = mtu as c_int
         })?;
         Ok(())
@@ -253,17 +285,13 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     fn add_inet_alias(&self, vnet: Vnet, name: &str, alias: &InetAlias) -> KResult<()> {
         let op = Op::AddInetAlias;
         let req = inet_aliasreq(name, alias).map_err(|e| crate::fail(op, e))?;
-        self.in_vnet(op, vnet, |sys| {
-            let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
-            let mut req = req;
-            // SAFETY: SIOCAIFADDR takes a struct in_aliasreq (the size of ifaliasreq), no pointer.
-            unsafe { sock.ioctl(ioctl::SIOCAIFADDR, &mut req)? };
-            Ok(())
-        })
+        let task = VnetTask::AddInetAlias(as_bytes(&req).to_vec());
+        self.in_vnet(op, vnet, task)
     }
 
     fn delete_inet_alias(&self, vnet: Vnet, name: &str, addr: Ipv4Addr) -> KResult<()> {
-        self.ifreq_op(Op::DeleteInetAlias, vnet, ioctl::SIOCDIFADDR, name, |req| {
+        let call = IfreqCall::DeleteInetAlias;
+        self.ifreq_op(Op::DeleteInetAlias, vnet, call, name, |req| {
             req.ifr_ifru.ifru_addr = sin_as_sockaddr(addr)
         })?;
         Ok(())
@@ -272,13 +300,8 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     fn add_inet6_alias(&self, vnet: Vnet, name: &str, alias: &Inet6Alias) -> KResult<()> {
         let op = Op::AddInet6Alias;
         let req = inet6_aliasreq(name, alias).map_err(|e| crate::fail(op, e))?;
-        self.in_vnet(op, vnet, |sys| {
-            let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
-            let mut req = req;
-            // SAFETY: an in6_aliasreq request, no pointer.
-            unsafe { sock.ioctl(ioctl::SIOCAIFADDR_IN6, &mut req)? };
-            Ok(())
-        })
+        let task = VnetTask::AddInet6Alias(as_bytes(&req).to_vec());
+        self.in_vnet(op, vnet, task)
     }
 
     fn delete_inet6_alias(&self, vnet: Vnet, name: &str, addr: Ipv6Addr) -> KResult<()> {
@@ -286,13 +309,8 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
         let mut req: in6_ifreq = zeroed();
         put_cstr(&mut req.ifr_name, name).map_err(|e| crate::fail(op, e))?;
         req.ifr_ifru.ifru_addr = sin6(addr);
-        self.in_vnet(op, vnet, |sys| {
-            let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
-            let mut req = req;
-            // SAFETY: an in6_ifreq request, no pointer.
-            unsafe { sock.ioctl(ioctl::SIOCDIFADDR_IN6, &mut req)? };
-            Ok(())
-        })
+        let task = VnetTask::DeleteInet6Alias(as_bytes(&req).to_vec());
+        self.in_vnet(op, vnet, task)
     }
 
     fn bridge_add_member(&self, vnet: Vnet, bridge: &str, member: &str) -> KResult<()> {
@@ -304,25 +322,26 @@ impl<S: Syscalls> NetworkInterfaces for FreeBsd<S> {
     }
 
     fn move_to_jail(&self, vnet: Vnet, name: &str, jid: Jid) -> KResult<()> {
-        self.ifreq_op(Op::MoveToJail, vnet, ioctl::SIOCSIFVNET, name, |req| {
+        self.ifreq_op(Op::MoveToJail, vnet, IfreqCall::MoveToJail, name, |req| {
             req.ifr_ifru.ifru_jid = jid.0
         })?;
         Ok(())
     }
 
     fn reclaim_from_jail(&self, vnet: Vnet, name: &str, jid: Jid) -> KResult<()> {
-        self.ifreq_op(
-            Op::ReclaimFromJail,
-            vnet,
-            ioctl::SIOCSIFRVNET,
-            name,
-            |req| req.ifr_ifru.ifru_jid = jid.0,
-        )?;
+        let call = IfreqCall::ReclaimFromJail;
+        self.ifreq_op(Op::ReclaimFromJail, vnet, call, name, |req| {
+            req.ifr_ifru.ifru_jid = jid.0
+        })?;
         Ok(())
     }
 
     fn list_interfaces(&self, vnet: Vnet) -> KResult<Vec<Interface>> {
-        self.in_vnet(Op::ListInterfaces, vnet, |sys| list(sys))
+        self.in_vnet(Op::ListInterfaces, vnet, VnetTask::ListInterfaces)
+    }
+
+    fn vnet_session(&self, jid: Jid, work: &mut dyn FnMut()) -> KResult<()> {
+        self.vnet_session_for(jid, work)
     }
 }
 
@@ -365,7 +384,7 @@ pub(crate) fn inet6_aliasreq(name: &str, alias: &Inet6Alias) -> Result<in6_alias
 mod tests {
     use super::*;
     use crate::syscalls::consts::IFT_ETHER;
-    use crate::syscalls::{IfAddr, MockSyscalls};
+    use crate::syscalls::{IfAddr, JailSession, MockSyscalls};
     use crate::test_support::{backend, bytes_at, chars, expect_sockets, read_at, FD};
     use proptest::prelude::*;
     use zelle_sys::{as_bytes, sockaddr_dl, AF_LINK};
@@ -857,6 +876,107 @@ mod tests {
             code(k.list_interfaces(Vnet::Jail(Jid(9)))),
             (Some(Errno::EINVAL), Some(Op::JailAttach))
         );
+    }
+
+    const HELPER: JailSession = JailSession { fd: 40, pid: 41 };
+
+    /// Expect one helper for jail 5, started once and closed once.
+    fn expect_helper(mock: &mut MockSyscalls) {
+        mock.expect_jail_session_open()
+            .withf(|&jid, _| jid == 5)
+            .times(1)
+            .returning(|_, _| Ok(HELPER));
+        mock.expect_jail_session_close()
+            .withf(|&s| s == HELPER)
+            .times(1)
+            .returning(|_| Ok(()));
+    }
+
+    #[test]
+    fn a_vnet_session_serves_its_calls_from_one_helper() {
+        let mut mock = MockSyscalls::new();
+        expect_helper(&mut mock);
+        // The helper runs the server on the request as sent: the calls below are its.
+        mock.expect_jail_session_call()
+            .withf(|&s, _, _| s == HELPER)
+            .times(2)
+            .returning(|_, request, server| Ok(server.serve(request)));
+        mock.expect_in_jail().never();
+        expect_sockets(&mut mock, AF_INET, SOCK_DGRAM, 2);
+        let mut up = named("lo0");
+        up.ifr_ifru.ifru_flags = [0x8049u16 as i16, 0];
+        expect_ioctl(&mut mock, ioctl::SIOCGIFFLAGS, named("lo0"), Ok(up));
+        expect_ioctl(&mut mock, ioctl::SIOCSIFFLAGS, up, Ok(up));
+        let k = backend(mock);
+        let jail = Vnet::Jail(Jid(5));
+        let mut flags = None;
+        k.vnet_session(Jid(5), &mut || {
+            let got = k.interface_flags(jail, "lo0").unwrap();
+            k.set_interface_flags(jail, "lo0", got).unwrap();
+            flags = Some(got);
+        })
+        .unwrap();
+        assert_eq!(flags, Some(IfFlags(0x8049)));
+    }
+
+    #[test]
+    fn a_helper_found_gone_ends_the_session_and_its_calls_fork() {
+        let mut mock = MockSyscalls::new();
+        expect_helper(&mut mock);
+        mock.expect_jail_session_call()
+            .times(1)
+            .returning(|_, _, _| Err(Errno::EPIPE));
+        // The jail went with its helper: each call forks and fails as jail_attach.
+        mock.expect_in_jail()
+            .withf(|&jid, _| jid == 5)
+            .times(2)
+            .returning(|_, _| Err(Errno::EINVAL));
+        let k = backend(mock);
+        let jail = Vnet::Jail(Jid(5));
+        let mut codes = Vec::new();
+        k.vnet_session(Jid(5), &mut || {
+            codes.push(code(k.interface_flags(jail, "lo0")));
+            codes.push(code(k.list_interfaces(jail)));
+        })
+        .unwrap();
+        assert_eq!(codes, [(Some(Errno::EINVAL), Some(Op::JailAttach)); 2]);
+    }
+
+    #[test]
+    fn a_session_that_cannot_start_still_runs_its_work_call_by_call() {
+        let mut mock = MockSyscalls::new();
+        mock.expect_jail_session_open()
+            .times(1)
+            .returning(|_, _| Err(Errno::EINVAL));
+        mock.expect_jail_session_call().never();
+        mock.expect_jail_session_close().never();
+        mock.expect_in_jail()
+            .times(1)
+            .returning(|_, _| Err(Errno::EINVAL));
+        let k = backend(mock);
+        let mut listed = None;
+        let started = k.vnet_session(Jid(9), &mut || {
+            listed = Some(code(k.list_interfaces(Vnet::Jail(Jid(9)))));
+        });
+        assert_eq!(code(started), (Some(Errno::EINVAL), Some(Op::JailAttach)));
+        assert_eq!(listed, Some((Some(Errno::EINVAL), Some(Op::JailAttach))));
+    }
+
+    #[test]
+    fn nested_sessions_share_one_helper() {
+        let mut mock = MockSyscalls::new();
+        expect_helper(&mut mock);
+        mock.expect_jail_session_call()
+            .times(1)
+            .returning(|_, _, _| Ok(Ok(b"[]".to_vec())));
+        let k = backend(mock);
+        k.vnet_session(Jid(5), &mut || {
+            k.vnet_session(Jid(5), &mut || {
+                assert_eq!(k.list_interfaces(Vnet::Jail(Jid(5))).unwrap(), []);
+            })
+            .unwrap();
+        })
+        .unwrap();
     }
 
     proptest! {

@@ -7,6 +7,7 @@
 
 use crate::sockaddr::{ip_bytes, ip_of, link_named, link_of, prefix_of, sa_size};
 use crate::syscalls::consts::{CTL_NET, NET_RT_DUMP, SOCK_RAW};
+use crate::vnet::VnetTask;
 use crate::{Descriptor, FreeBsd, Syscalls};
 use core::ffi::c_int;
 use core::mem::size_of;
@@ -186,7 +187,7 @@ fn parse_dump(buf: &[u8], names: &BTreeMap<u16, String>) -> Vec<RouteEntry> {
     out
 }
 
-fn list<S: Syscalls>(sys: &S) -> Result<Vec<RouteEntry>, Errno> {
+pub(crate) fn list<S: Syscalls>(sys: &S) -> Result<Vec<RouteEntry>, Errno> {
     let names: BTreeMap<u16, String> = sys
         .getifaddrs()?
         .into_iter()
@@ -197,15 +198,28 @@ fn list<S: Syscalls>(sys: &S) -> Result<Vec<RouteEntry>, Errno> {
     Ok(parse_dump(&buf, &names))
 }
 
+/// Write the `kind` message for `route` to a routing socket.
+pub(crate) fn send<S: Syscalls>(
+    sys: &S,
+    kind: u32,
+    seq: c_int,
+    route: &Route,
+) -> Result<(), Errno> {
+    let msg = route_message(sys, kind, seq, route)?;
+    let sock = Descriptor::socket(sys, PF_ROUTE, SOCK_RAW)?;
+    sys.write(sock.fd, &msg)?;
+    Ok(())
+}
+
 impl<S: Syscalls> FreeBsd<S> {
     fn route_op(&self, op: Op, kind: u32, vnet: Vnet, route: &Route) -> KResult<()> {
         let seq = self.route_seq.fetch_add(1, Ordering::Relaxed);
-        self.in_vnet(op, vnet, |sys| {
-            let msg = route_message(sys, kind, seq, route)?;
-            let sock = Descriptor::socket(sys, PF_ROUTE, SOCK_RAW)?;
-            sys.write(sock.fd, &msg)?;
-            Ok(())
-        })
+        let task = VnetTask::Route {
+            kind,
+            seq,
+            route: route.clone(),
+        };
+        self.in_vnet(op, vnet, task)
     }
 }
 
@@ -219,7 +233,7 @@ impl<S: Syscalls> Routes for FreeBsd<S> {
     }
 
     fn list_routes(&self, vnet: Vnet) -> KResult<Vec<RouteEntry>> {
-        self.in_vnet(Op::ListRoutes, vnet, |sys| list(sys))
+        self.in_vnet(Op::ListRoutes, vnet, VnetTask::ListRoutes)
     }
 }
 

@@ -75,6 +75,21 @@ impl<F: FnMut() -> Result<Vec<u8>, Errno>> JailTask for F {
     }
 }
 
+/// What the helper of a jail session does with each request (see
+/// [`Syscalls::jail_session_open`]): decode it, make its calls, encode the result.
+pub trait JailServer {
+    fn serve(&self, request: &[u8]) -> Result<Vec<u8>, Errno>;
+}
+
+/// A helper process attached to a jail, serving requests over `fd` until it is closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JailSession {
+    /// The parent's end of the socketpair to the helper.
+    pub fd: Fd,
+    /// The helper, to reap when the session ends.
+    pub pid: c_int,
+}
+
 /// The raw system calls. Implementations must be usable from several threads at once.
 #[cfg_attr(test, mockall::automock)]
 pub trait Syscalls: Send + Sync {
@@ -165,13 +180,35 @@ pub trait Syscalls: Send + Sync {
     /// getifaddrs(3) (sysctl `NET_RT_IFLIST` underneath), in the vnet of the calling process.
     fn getifaddrs(&self) -> Result<Vec<IfAddr>, Errno>;
 
-    /// Run `task` inside jail `jid`: on the real kernel in a forked child that jail_attach()es
-    /// first, so that the sockets `task` creates belong to the jail's vnet (a socket's vnet is
+    /// Run `task` inside jail `jid`: on the real kernel in a forked child that enters the jail
+    /// as a session's helper does (see `jail_session_open`) first, so that the sockets `task` creates belong to the jail's vnet (a socket's vnet is
     /// fixed when it is created: if.c `ifioctl` uses `so->so_vnet`). The outer error is the
     /// attach's (EINVAL for a missing or dying jail) or the fork's; the inner result is the task's,
     /// brought back as bytes.
     fn in_jail(&self, jid: c_int, task: &mut dyn JailTask)
         -> Result<Result<Vec<u8>, Errno>, Errno>;
+
+    /// Start a helper for jail `jid`: on the real kernel fork once; the child resets its signal
+    /// mask, closes every descriptor but stdio and its socketpair end, disables tracing
+    /// (procctl PROC_TRACE_CTL), jail_attach()es and then serves each request with `server`
+    /// until the session is closed. The error is the fork's or the attach's (EINVAL for a
+    /// missing or dying jail; EBUSY from procctl when the helper is being traced).
+    fn jail_session_open(&self, jid: c_int, server: &dyn JailServer) -> Result<JailSession, Errno>;
+
+    /// One request to a session's helper; calls on one session must not overlap. The outer
+    /// error means the helper is gone (jail_remove(2) kills it with the jail's other
+    /// processes); the inner result is the server's. `server` is the one the session was
+    /// opened with: the real helper runs its own copy of it, made by fork; the simulator, which
+    /// cannot fork, runs this one in the caller's thread as if attached.
+    fn jail_session_call(
+        &self,
+        session: JailSession,
+        request: &[u8],
+        server: &dyn JailServer,
+    ) -> Result<Result<Vec<u8>, Errno>, Errno>;
+
+    /// End a session: close the socketpair (the helper exits) and reap the helper.
+    fn jail_session_close(&self, session: JailSession) -> Result<(), Errno>;
 
     /// fork(2) and, in the child, everything `request` says before execve(2); returns the
     /// child's pid once it has exec'd (an error before exec is this call's error).

@@ -196,6 +196,30 @@ pub trait NetworkInterfaces {
     fn reclaim_from_jail(&self, vnet: Vnet, name: &str, jid: Jid) -> KResult<()>;
     /// Every interface in `vnet`, in creation order.
     fn list_interfaces(&self, vnet: Vnet) -> KResult<Vec<Interface>>;
+    /// Run `work`, exactly once, with the calls it makes for `Vnet::Jail(jid)` (interfaces and
+    /// routes, from any thread) served by one process attached to the jail: on the real kernel
+    /// a child forked and jail_attach()ed once, instead of one child per call. The calls behave
+    /// as they would without a session; other vnets are not affected.
+    ///
+    /// The result says whether the session could start. When it could not (jail_attach(2)'s
+    /// EINVAL for a missing or dying jail, a failed fork), `work` still runs and each call
+    /// forks its own child and reports its own error: callers may ignore the result (see
+    /// [`in_vnet_session`]).
+    fn vnet_session(&self, jid: Jid, work: &mut dyn FnMut()) -> KResult<()>;
+}
+
+/// `f` inside [`NetworkInterfaces::vnet_session`] for `jid`; returns what `f` returns. Whether
+/// the session started changes nothing but the number of processes forked.
+pub fn in_vnet_session<K: NetworkInterfaces + ?Sized, T>(
+    kernel: &K,
+    jid: Jid,
+    f: impl FnOnce() -> T,
+) -> T {
+    let mut f = Some(f);
+    let mut out = None;
+    let _ = kernel.vnet_session(jid, &mut || out = f.take().map(|f| f()));
+    // A backend that did not run `work` broke the contract: run it without a session then.
+    out.unwrap_or_else(|| f.take().expect("`work` did not run, so `f` is still here")())
 }
 
 /// Routing-socket requests (`sys/net/rtsock.c`); tables are per vnet.

@@ -47,6 +47,7 @@ ops! {
     MoveToJail => "SIOCSIFVNET",
     ReclaimFromJail => "SIOCSIFRVNET",
     ListInterfaces => "getifaddrs",
+    VnetSession => "vnet_session",
     AddRoute => "RTM_ADD",
     DeleteRoute => "RTM_DELETE",
     ListRoutes => "NET_RT_DUMP",
@@ -180,6 +181,10 @@ mod tests {
         }
         fn list_interfaces(&self, _: Vnet) -> KResult<Vec<Interface>> {
             self.record(Op::ListInterfaces)
+        }
+        fn vnet_session(&self, _: Jid, work: &mut dyn FnMut()) -> KResult<()> {
+            work();
+            self.record(Op::VnetSession)
         }
     }
 
@@ -362,6 +367,7 @@ mod tests {
             Op::MoveToJail => k.move_to_jail(host, "epair0b", jid),
             Op::ReclaimFromJail => k.reclaim_from_jail(host, "epair0b", jid),
             Op::ListInterfaces => k.list_interfaces(host).map(drop),
+            Op::VnetSession => k.vnet_session(jid, &mut || {}),
             Op::AddRoute => k.add_route(host, &Route::default_via([10, 0, 0, 1].into())),
             Op::DeleteRoute => k.delete_route(host, &Route::default_via([10, 0, 0, 1].into())),
             Op::ListRoutes => k.list_routes(host).map(drop),

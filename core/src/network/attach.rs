@@ -14,7 +14,7 @@ use super::state::{
 };
 use super::undo::{undo_all, Undo, LOOPBACK};
 use super::Networks;
-use crate::kernel::net::{Inet6Alias, InetAlias, Route};
+use crate::kernel::net::{in_vnet_session, Inet6Alias, InetAlias, Route};
 use crate::kernel::{Errno, IfFlags, Jid, Kernel, KernelError, Op, Vnet};
 use ipnet::{Ipv4Net, Ipv6Net};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -68,6 +68,13 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
     /// released: the kernel and the store are as they were before the call. (Should undoing
     /// fail too, the error is `RollbackIncomplete` and a detach finishes the job.)
     pub fn attach(&self, request: &AttachRequest) -> Result<Attachment, NetworkError> {
+        // One process in the jail serves all of its steps (instead of one fork each).
+        in_vnet_session(&*self.kernel, request.jid, || {
+            self.attach_in_session(request)
+        })
+    }
+
+    fn attach_in_session(&self, request: &AttachRequest) -> Result<Attachment, NetworkError> {
         check_request(request)?;
         let id = &request.container_id;
         let claim = self.store.claim(RecordKey::Container(id))?;
@@ -311,7 +318,9 @@ impl<K: Kernel + ?Sized, S: NetStore> Networks<K, S> {
         // them is unique only while the renamed epair still holds its unit.
         let mut steps = teardown(record);
         steps.extend(record.pending.iter().cloned());
-        let leftovers = undo_all(&*self.kernel, &steps);
+        let leftovers = in_vnet_session(&*self.kernel, record.jid, || {
+            undo_all(&*self.kernel, &steps)
+        });
         if !leftovers.is_empty() {
             return Err(NetworkError::TeardownIncomplete {
                 what: format!("container {id:?}"),

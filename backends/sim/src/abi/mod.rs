@@ -23,7 +23,11 @@
 //! - open(2) knows /dev/pf and directories; openat(2) and the other *at calls know the flags
 //!   the backend's `Files` passes, and refuse others with EINVAL (`files.rs`).
 //! - Processes are spawned, signalled and waited for through the machine's process rules
-//!   directly: fork and exec have no bytes to decode.
+//!   directly: fork and exec have no bytes to decode. The door counts the forks the real
+//!   backend would make ([`SimSyscalls::forks`]): per `in_jail` task, per jail session, per
+//!   spawn.
+//! - A jail session's helper is not a process: its requests run in the caller's thread as if
+//!   attached to the jail, their answers through the backend's wire format.
 
 mod files;
 mod host;
@@ -41,11 +45,12 @@ use crate::machine::Machine;
 use core::ffi::{c_int, c_void, CStr};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::ThreadId;
 use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Vnet};
 use zelle_freebsd::syscalls::consts::{O_CLOEXEC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW};
-use zelle_freebsd::{FsStat, IfAddr, JailTask, SpawnRequest, Syscalls};
+use zelle_freebsd::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
 use zelle_sys::ioctl::RawRequest;
 use zelle_sys::{iovec, Zeroed, AF_INET, AF_INET6, PF_ROUTE};
 
@@ -64,6 +69,8 @@ enum Open {
     File {
         file: std::sync::Arc<Mutex<std::fs::File>>,
     },
+    /// The parent's end of a jail session's socketpair.
+    Helper,
 }
 
 /// The simulated machine behind `zelle_freebsd::Syscalls`.
@@ -72,6 +79,10 @@ pub struct SimSyscalls {
     fds: Mutex<BTreeMap<c_int, Open>>,
     /// The jail each thread is attached to while it runs an `in_jail` task.
     attached: Mutex<Vec<(ThreadId, Jid)>>,
+    /// The jail of each open session's helper, by its descriptor.
+    sessions: Mutex<BTreeMap<c_int, Jid>>,
+    /// fork(2)s the real backend would have made: in_jail, jail_session_open, spawn.
+    forks: AtomicU64,
 }
 
 impl SimSyscalls {
@@ -80,7 +91,39 @@ impl SimSyscalls {
             kernel,
             fds: Mutex::new(BTreeMap::new()),
             attached: Mutex::new(Vec::new()),
+            sessions: Mutex::new(BTreeMap::new()),
+            forks: AtomicU64::new(0),
         }
+    }
+
+    /// How many processes the real backend would have forked so far.
+    pub fn forks(&self) -> u64 {
+        self.forks.load(Ordering::SeqCst)
+    }
+
+    fn fork(&self) {
+        self.forks.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Run `f` as the calling thread attached to `jid`, as a jail-attached child would.
+    fn attached_to<T>(&self, jid: Jid, f: impl FnOnce() -> T) -> T {
+        let me = std::thread::current().id();
+        self.attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((me, jid));
+        let out = f();
+        let mut attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = attached.iter().rposition(|(t, _)| *t == me) {
+            attached.remove(at);
+        }
+        out
+    }
+
+    /// jail_attach(2)'s check: EINVAL for a jail that is missing or dying (kern_jail.c,
+    /// sys_jail_attach → prison_find_child, prison_isalive).
+    fn attachable(&self, jid: Jid) -> Result<(), Errno> {
+        self.peek(|m| m.vnet_of(Vnet::Jail(jid)).map(|_| ()).map_err(errno_of))
     }
 
     /// The machine behind the door (to inspect it, or control it as tests do).
@@ -96,6 +139,10 @@ impl SimSyscalls {
             Some(&(_, jid)) => Vnet::Jail(jid),
             None => Vnet::Host,
         }
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, BTreeMap<c_int, Jid>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn fds(&self) -> std::sync::MutexGuard<'_, BTreeMap<c_int, Open>> {
@@ -266,7 +313,9 @@ impl Syscalls for SimSyscalls {
                 net::ioctl(self, vnet, domain, request, arg)
             },
             Open::DevPf { writable } => unsafe { pf::ioctl(self, writable, request, arg) },
-            Open::Route { .. } | Open::Dir { .. } | Open::File { .. } => Err(Errno::ENOTTY),
+            Open::Route { .. } | Open::Dir { .. } | Open::File { .. } | Open::Helper => {
+                Err(Errno::ENOTTY)
+            }
         }
         .map(|()| 0)
     }
@@ -379,23 +428,52 @@ impl Syscalls for SimSyscalls {
         task: &mut dyn JailTask,
     ) -> Result<Result<Vec<u8>, Errno>, Errno> {
         let jid = Jid(jid);
-        // jail_attach(2): EINVAL for a jail that is missing or dying (kern_jail.c,
-        // sys_jail_attach → prison_find_child, prison_isalive).
-        self.peek(|m| m.vnet_of(Vnet::Jail(jid)).map(|_| ()).map_err(errno_of))?;
-        let me = std::thread::current().id();
-        self.attached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((me, jid));
-        let result = task.run();
-        let mut attached = self.attached.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = attached.iter().rposition(|(t, _)| *t == me) {
-            attached.remove(at);
-        }
-        Ok(result)
+        self.fork();
+        self.attachable(jid)?;
+        Ok(self.attached_to(jid, || task.run()))
+    }
+
+    /// The helper cannot be forked here: its requests run in the caller's thread, attached
+    /// (see `jail_session_call`). Its start goes through the machine like the typed door's
+    /// `vnet_session`, so traces and fault plans read the same through both doors.
+    fn jail_session_open(
+        &self,
+        jid: c_int,
+        _server: &dyn JailServer,
+    ) -> Result<JailSession, Errno> {
+        let jid = Jid(jid);
+        self.fork();
+        self.call(Op::VnetSession, &jid, |m| {
+            m.vnet_of(Vnet::Jail(jid)).map(drop)
+        })?;
+        let fd = self.new_fd(Open::Helper);
+        self.sessions().insert(fd, jid);
+        Ok(JailSession { fd, pid: 0 })
+    }
+
+    fn jail_session_call(
+        &self,
+        session: JailSession,
+        request: &[u8],
+        server: &dyn JailServer,
+    ) -> Result<Result<Vec<u8>, Errno>, Errno> {
+        let jid = *self.sessions().get(&session.fd).ok_or(Errno::EBADF)?;
+        // jail_remove(2) kills the processes in the jail, the helper among them: its socket
+        // then reads as closed (kern_jail.c, prison_remove → prison_proc_iterate with
+        // prison_kill_processes_cb; UNCONFIRMED for 13.x).
+        self.attachable(jid).map_err(|_| Errno::EPIPE)?;
+        // The answer travels as the real helper's does, through the backend's wire format.
+        let answer = self.attached_to(jid, || server.serve(request));
+        zelle_freebsd::wire::parse_answer(&zelle_freebsd::wire::answer(&answer))
+    }
+
+    fn jail_session_close(&self, session: JailSession) -> Result<(), Errno> {
+        self.sessions().remove(&session.fd).ok_or(Errno::EBADF)?;
+        self.close(session.fd)
     }
 
     fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno> {
+        self.fork();
         process::spawn(self, request)
     }
 

@@ -701,6 +701,17 @@ impl NetworkInterfaces for SimKernel {
     fn list_interfaces(&self, vnet: Vnet) -> KResult<Vec<Interface>> {
         self.call(Op::ListInterfaces, &vnet, |m| m.if_list(vnet))
     }
+    /// The typed door has no processes to save: `work` runs as it is, its calls reaching the
+    /// machine as without a session. The trace records the session; it starts as the real
+    /// backend's helper would, by jail_attach(2) (EINVAL for a missing or dying jail:
+    /// kern_jail.c, sys_jail_attach → prison_find_child, prison_isalive).
+    fn vnet_session(&self, jid: Jid, work: &mut dyn FnMut()) -> KResult<()> {
+        let started = self.call(Op::VnetSession, &jid, |m| {
+            m.vnet_of(Vnet::Jail(jid)).map(drop)
+        });
+        work();
+        started
+    }
 }
 
 impl Routes for SimKernel {
