@@ -8,15 +8,18 @@
 //! * [`ioctl`]: request numbers (`SIOCAIFADDR`, `DIOCXBEGIN`, ...) computed like `sys/ioccom.h`.
 //! * [`zeroed`], [`as_bytes`], [`from_bytes`]: the one way to make a kernel struct (all zero, then
 //!   set named fields) and to move it to and from the bytes the kernel sees.
+//! * [`c_name`], [`c_name_bytes`]: a name into and out of a fixed C char array.
 //!
 //! The `ZELLE_IOCTL_*` constants at the root are the request numbers as the C compiler computed
 //! them from the headers (see `wrapper.h`); they exist to check [`ioctl`], use [`ioctl`] instead.
 
 #![no_std]
 
+mod cstr;
 pub mod ioctl;
 mod pod;
 
+pub use cstr::{c_name, c_name_bytes, NameTooLong};
 pub use pod::{as_bytes, from_bytes, zeroed, Zeroed};
 
 /// Checked-in bindings written by `sys/regenerate.sh`: plain Rust data, compiled on every host.

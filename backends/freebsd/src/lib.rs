@@ -140,26 +140,16 @@ impl<S: Syscalls> Drop for Descriptor<'_, S> {
     }
 }
 
-/// Copy `text` into a C char array with room for its NUL; ENAMETOOLONG when it does not fit
-/// (the backend refuses before any call rather than let the kernel read a truncated name).
+/// `text` as a C char array with room for its NUL; ENAMETOOLONG when it does not fit (the
+/// backend refuses before any call rather than let the kernel read a truncated name).
 fn put_cstr<const N: usize>(field: &mut [c_char; N], text: &str) -> Result<(), Errno> {
-    if text.len() >= N {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    for (dst, &src) in field.iter_mut().zip(text.as_bytes()) {
-        *dst = src as c_char;
-    }
+    *field = zelle_sys::c_name(text).map_err(|_| Errno::ENAMETOOLONG)?;
     Ok(())
 }
 
 /// The C string in a char array: up to its first NUL, or all of it.
 fn get_cstr(field: &[c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    String::from_utf8_lossy(zelle_sys::c_name_bytes(field)).into_owned()
 }
 
 /// The bytes of a C string up to its first NUL.

@@ -73,6 +73,19 @@ unsafe fn sockaddr_bytes(sa: *const libc::sockaddr) -> Option<Vec<u8>> {
     Some(unsafe { core::slice::from_raw_parts(sa.cast::<u8>(), len) }.to_vec())
 }
 
+/// sysctl(3)'s old and new buffers: NULL when empty.
+fn sysctl_buffers(old: &mut [u8], new: &[u8]) -> (*mut c_void, *const c_void) {
+    let oldp = match old.is_empty() {
+        true => ptr::null_mut(),
+        false => old.as_mut_ptr().cast(),
+    };
+    let newp = match new.is_empty() {
+        true => ptr::null(),
+        false => new.as_ptr().cast(),
+    };
+    (oldp, newp)
+}
+
 /// Read everything from `fd` until EOF.
 fn read_all(fd: c_int) -> Result<Vec<u8>, Errno> {
     let mut out = Vec::new();
@@ -202,6 +215,23 @@ fn pipe() -> Result<(c_int, c_int), Errno> {
     // SAFETY: `fds` has room for two descriptors.
     check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
     Ok((fds[0], fds[1]))
+}
+
+/// fork(2), with a pair of descriptors (ours, the child's) made for it: both are closed when the
+/// fork fails. The pid, 0 in the child.
+fn fork_with(ours: c_int, theirs: c_int) -> Result<libc::pid_t, Errno> {
+    // SAFETY: each caller's child makes only the calls the module docs allow.
+    let pid = unsafe { libc::fork() };
+    if pid == -1 {
+        let e = last();
+        // SAFETY: the caller's own descriptors.
+        unsafe {
+            libc::close(ours);
+            libc::close(theirs);
+        }
+        return Err(e);
+    }
+    Ok(pid)
 }
 
 /// Wait for a child that is about to end.
@@ -448,18 +478,7 @@ impl Syscalls for LibcSyscalls {
 
     fn sysctl(&self, mib: &[c_int], old: &mut [u8], new: &[u8]) -> Result<usize, Errno> {
         let mut len = old.len();
-        let (oldp, newp) = (
-            if old.is_empty() {
-                ptr::null_mut()
-            } else {
-                old.as_mut_ptr().cast()
-            },
-            if new.is_empty() {
-                ptr::null()
-            } else {
-                new.as_ptr().cast()
-            },
-        );
+        let (oldp, newp) = sysctl_buffers(old, new);
         // SAFETY: the buffers are live for their lengths (null when empty).
         check(unsafe {
             libc::sysctl(
@@ -476,18 +495,7 @@ impl Syscalls for LibcSyscalls {
 
     fn sysctlbyname(&self, name: &CStr, old: &mut [u8], new: &[u8]) -> Result<usize, Errno> {
         let mut len = old.len();
-        let (oldp, newp) = (
-            if old.is_empty() {
-                ptr::null_mut()
-            } else {
-                old.as_mut_ptr().cast()
-            },
-            if new.is_empty() {
-                ptr::null()
-            } else {
-                new.as_ptr().cast()
-            },
-        );
+        let (oldp, newp) = sysctl_buffers(old, new);
         // SAFETY: as for sysctl; `name` is a C string.
         check(unsafe { libc::sysctlbyname(name.as_ptr(), oldp, &mut len, newp, new.len()) })?;
         Ok(len)
@@ -530,17 +538,8 @@ impl Syscalls for LibcSyscalls {
     ) -> Result<Result<Vec<u8>, Errno>, Errno> {
         // The child answers once (`wire`), then ends.
         let (rd, wr) = pipe()?;
-        // SAFETY: fork; the child only enters the jail, runs the task and _exits (module docs).
-        let pid = unsafe { libc::fork() };
-        if pid == -1 {
-            let e = last();
-            // SAFETY: our own descriptors.
-            unsafe {
-                libc::close(rd);
-                libc::close(wr);
-            }
-            return Err(e);
-        }
+        // The child only enters the jail, runs the task and _exits (module docs).
+        let pid = fork_with(rd, wr)?;
         if pid == 0 {
             // SAFETY: in the child: enter, work, answer, and never return.
             unsafe {
@@ -568,17 +567,8 @@ impl Syscalls for LibcSyscalls {
         // SAFETY: `fds` has room for two descriptors.
         check(unsafe { libc::socketpair(libc::AF_UNIX, ty, 0, fds.as_mut_ptr()) })?;
         let (ours, theirs) = (fds[0], fds[1]);
-        // SAFETY: fork; the child only enters the jail, serves and _exits (module docs).
-        let pid = unsafe { libc::fork() };
-        if pid == -1 {
-            let e = last();
-            // SAFETY: our own descriptors.
-            unsafe {
-                libc::close(ours);
-                libc::close(theirs);
-            }
-            return Err(e);
-        }
+        // The child only enters the jail, serves and _exits (module docs).
+        let pid = fork_with(ours, theirs)?;
         if pid == 0 {
             // SAFETY: in the child: enter, say so, serve, and never return.
             unsafe {
@@ -640,17 +630,8 @@ impl Syscalls for LibcSyscalls {
         let prepared = Prepared::new(request);
         // The child reports a failure before exec through this pipe; exec closes it.
         let (rd, wr) = pipe()?;
-        // SAFETY: fork; the child runs only async-signal-safe calls (`Prepared::exec`).
-        let pid = unsafe { libc::fork() };
-        if pid == -1 {
-            let e = last();
-            // SAFETY: our own descriptors.
-            unsafe {
-                libc::close(rd);
-                libc::close(wr);
-            }
-            return Err(e);
-        }
+        // The child runs only async-signal-safe calls (`Prepared::exec`).
+        let pid = fork_with(rd, wr)?;
         if pid == 0 {
             // SAFETY: in the child: the pipe moves to REPORT (close-on-exec), then the work.
             unsafe {

@@ -15,7 +15,7 @@ use zelle_core::kernel::{Errno, IfFlags, Jid, KResult, NetworkInterfaces, Vnet};
 use zelle_sys::ioctl::{self, Request};
 use zelle_sys::{
     as_bytes, ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, zeroed,
-    AF_INET, AF_INET6, BRDGADD, BRDGDEL, BRDGGIFS,
+    AF_INET, BRDGADD, BRDGDEL, BRDGGIFS,
 };
 
 /// An ifreq naming `name`; ENAMETOOLONG for 16 bytes or more, before any call.
@@ -25,16 +25,19 @@ fn ifreq_for(name: &str) -> Result<ifreq, Errno> {
     Ok(req)
 }
 
-/// One ifreq request on an AF_INET datagram socket; returns the request as the kernel left it.
-pub(crate) fn ifreq_call<S: Syscalls>(
+/// One request on a datagram socket of `domain` (AF_INET6 for the IPv6 address requests,
+/// which go to that protocol); returns the struct as the kernel left it. Only for structs
+/// without a pointer the kernel follows (an ifreq's ifr_data is unset, or unread by `request`).
+pub(crate) fn dgram_ioctl<S: Syscalls, T: zelle_sys::Zeroed>(
     sys: &S,
-    request: Request<ifreq>,
-    mut req: ifreq,
-) -> Result<ifreq, Errno> {
-    let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
-    // SAFETY: an ifreq request, and this ifreq holds no pointer.
-    unsafe { sock.ioctl(request, &mut req)? };
-    Ok(req)
+    domain: u32,
+    request: Request<T>,
+    mut arg: T,
+) -> Result<T, Errno> {
+    let sock = Descriptor::socket(sys, domain, SOCK_DGRAM)?;
+    // SAFETY: `arg` holds no pointer the kernel follows (above).
+    unsafe { sock.ioctl(request, &mut arg)? };
+    Ok(arg)
 }
 
 /// `ifr_flags` and `ifr_flagshigh`: the low and high 16 bits of the flags.
@@ -153,27 +156,6 @@ pub(crate) fn rename<S: Syscalls>(sys: &S, mut req: ifreq, new_name: &str) -> Re
     req.ifr_ifru.ifru_data = new.as_mut_ptr();
     // SAFETY: ifr_data points at `new`, a NUL-terminated IFNAMSIZ array live for the call.
     unsafe { sock.ioctl(ioctl::SIOCSIFNAME, &mut req)? };
-    Ok(())
-}
-
-pub(crate) fn add_inet_alias<S: Syscalls>(sys: &S, mut req: in_aliasreq) -> Result<(), Errno> {
-    let sock = Descriptor::socket(sys, AF_INET, SOCK_DGRAM)?;
-    // SAFETY: an in_aliasreq holds no pointer.
-    unsafe { sock.ioctl(ioctl::SIOCAIFADDR, &mut req)? };
-    Ok(())
-}
-
-pub(crate) fn add_inet6_alias<S: Syscalls>(sys: &S, mut req: in6_aliasreq) -> Result<(), Errno> {
-    let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
-    // SAFETY: an in6_aliasreq holds no pointer.
-    unsafe { sock.ioctl(ioctl::SIOCAIFADDR_IN6, &mut req)? };
-    Ok(())
-}
-
-pub(crate) fn delete_inet6_alias<S: Syscalls>(sys: &S, mut req: in6_ifreq) -> Result<(), Errno> {
-    let sock = Descriptor::socket(sys, AF_INET6, SOCK_DGRAM)?;
-    // SAFETY: an in6_ifreq holds no pointer.
-    unsafe { sock.ioctl(ioctl::SIOCDIFADDR_IN6, &mut req)? };
     Ok(())
 }
 
@@ -387,7 +369,7 @@ mod tests {
     use crate::syscalls::{IfAddr, JailSession, MockSyscalls};
     use crate::test_support::{backend, bytes_at, chars, expect_sockets, read_at, FD};
     use proptest::prelude::*;
-    use zelle_sys::{as_bytes, sockaddr_dl, AF_LINK};
+    use zelle_sys::{as_bytes, sockaddr_dl, AF_INET6, AF_LINK};
 
     /// Expect one ioctl `request` on the socket whose argument, a `T`, has exactly the bytes
     /// `want`; the kernel's answer is `reply`, written back over the argument when it is Ok.

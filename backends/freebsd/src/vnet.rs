@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use zelle_core::kernel::net::Route;
 use zelle_core::kernel::{Errno, Jid};
 use zelle_sys::ioctl::{self, Request};
-use zelle_sys::{from_bytes, ifreq, Zeroed};
+use zelle_sys::{from_bytes, ifreq, Zeroed, AF_INET, AF_INET6};
 
 /// The ifreq requests that carry no pointer: each answers with [`IfreqOut`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,13 +97,22 @@ impl VnetTask {
     pub(crate) fn run<S: Syscalls>(&self, sys: &S) -> Result<Vec<u8>, Errno> {
         match self {
             VnetTask::Ifreq { call, req } => {
-                let out = net::ifreq_call(sys, call.request(), decode(req)?)?;
+                let out = net::dgram_ioctl(sys, AF_INET, call.request(), decode(req)?)?;
                 json(&IfreqOut::of(&out))
             }
             VnetTask::Rename { req, new_name } => json(&net::rename(sys, decode(req)?, new_name)?),
-            VnetTask::AddInetAlias(req) => json(&net::add_inet_alias(sys, decode(req)?)?),
-            VnetTask::AddInet6Alias(req) => json(&net::add_inet6_alias(sys, decode(req)?)?),
-            VnetTask::DeleteInet6Alias(req) => json(&net::delete_inet6_alias(sys, decode(req)?)?),
+            VnetTask::AddInetAlias(req) => {
+                let request = ioctl::SIOCAIFADDR;
+                json(&net::dgram_ioctl(sys, AF_INET, request, decode(req)?).map(drop)?)
+            }
+            VnetTask::AddInet6Alias(req) => {
+                let request = ioctl::SIOCAIFADDR_IN6;
+                json(&net::dgram_ioctl(sys, AF_INET6, request, decode(req)?).map(drop)?)
+            }
+            VnetTask::DeleteInet6Alias(req) => {
+                let request = ioctl::SIOCDIFADDR_IN6;
+                json(&net::dgram_ioctl(sys, AF_INET6, request, decode(req)?).map(drop)?)
+            }
             VnetTask::BridgeMember { cmd, bridge, breq } => {
                 json(&net::bridge_member(sys, *cmd, bridge, decode(breq)?)?)
             }

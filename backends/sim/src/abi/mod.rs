@@ -244,14 +244,10 @@ unsafe fn copyout_bytes(bytes: &[u8], addr: *mut c_void) -> Result<(), Errno> {
 }
 
 /// A C string in a fixed char field: up to its first NUL, all of it when there is none (the
-/// rule then refuses it as too long).
+/// rule then refuses it as too long). Where a C string ends is a fact of the ABI, shared with
+/// the backend through zelle-sys; what a name may be is the rules' to say.
 fn field_str(field: &[core::ffi::c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .map(|&c| c as u8)
-        .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+    String::from_utf8_lossy(zelle_sys::c_name_bytes(field)).into_owned()
 }
 
 /// Write `text` into a C char field, cut to fit with its NUL (strlcpy).

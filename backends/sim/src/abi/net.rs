@@ -20,6 +20,10 @@ use zelle_sys::{
     IFNAMSIZ,
 };
 
+// The sockaddr readers and builders below say again what the backend's sockaddr.rs says, on
+// purpose: the door is an independent reading of the kernel ABI, and sharing the backend's
+// code would check the backend against itself.
+
 /// The address of a well-formed `sockaddr_in` (`sin_len` 16, AF_INET), else `None`.
 pub(super) fn sin_addr(sa: &sockaddr_in) -> Option<Ipv4Addr> {
     let ok =
