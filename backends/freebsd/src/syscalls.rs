@@ -196,8 +196,8 @@ pub trait Syscalls: Send + Sync {
     fn jail_session_open(&self, jid: c_int, server: &dyn JailServer) -> Result<JailSession, Errno>;
 
     /// One request to a session's helper; calls on one session must not overlap. The outer
-    /// error means the helper is gone (jail_remove(2) kills it with the jail's other
-    /// processes); the inner result is the server's. `server` is the one the session was
+    /// error means the helper is gone (jail_remove(2) SIGKILLs it with the jail's other
+    /// processes: FACTS-kernel-errno.md §6); the inner result is the server's. `server` is the one the session was
     /// opened with: the real helper runs its own copy of it, made by fork; the simulator, which
     /// cannot fork, runs this one in the caller's thread as if attached.
     fn jail_session_call(

@@ -454,9 +454,9 @@ impl Syscalls for SimSyscalls {
         server: &dyn JailServer,
     ) -> Result<Result<Vec<u8>, Errno>, Errno> {
         let jid = *self.sessions().get(&session.fd).ok_or(Errno::EBADF)?;
-        // jail_remove(2) kills the processes in the jail, the helper among them: its socket
-        // then reads as closed (kern_jail.c, prison_remove → prison_proc_iterate with
-        // prison_kill_processes_cb; UNCONFIRMED for 13.x).
+        // jail_remove(2) SIGKILLs every process in the jail, the helper among them
+        // (FACTS-kernel-errno.md §6: prison_deref with PD_KILL, kern_jail.c 14): its socket
+        // then reads as closed. A dying jail has no helper left either.
         self.attachable(jid).map_err(|_| Errno::EPIPE)?;
         // The answer travels as the real helper's does, through the backend's wire format.
         let answer = self.attached_to(jid, || server.serve(request));
