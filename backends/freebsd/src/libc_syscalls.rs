@@ -612,9 +612,12 @@ impl Syscalls for LibcSyscalls {
     }
 
     fn jail_session_close(&self, session: JailSession) -> Result<(), Errno> {
-        // End of file on its socket ends the helper.
-        // SAFETY: our own descriptor.
+        // End of file on its socket ends an idle helper; SIGKILL ends one that cannot read it
+        // (stopped by a signal from inside the jail), so that reaping it cannot hang.
+        // SAFETY: our own descriptor; our own child.
         let closed = check(unsafe { libc::close(session.fd) });
+        // SAFETY: no pointers; the child is not reaped yet, so its pid is still ours.
+        unsafe { libc::kill(session.pid, libc::SIGKILL) };
         reap(session.pid);
         closed.map(drop)
     }

@@ -207,7 +207,8 @@ pub trait Syscalls: Send + Sync {
         server: &dyn JailServer,
     ) -> Result<Result<Vec<u8>, Errno>, Errno>;
 
-    /// End a session: close the socketpair (the helper exits) and reap the helper.
+    /// End a session: close the socketpair (the helper exits; it is killed should it not be
+    /// able to) and reap the helper.
     fn jail_session_close(&self, session: JailSession) -> Result<(), Errno>;
 
     /// fork(2) and, in the child, everything `request` says before execve(2); returns the
