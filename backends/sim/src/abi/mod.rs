@@ -51,7 +51,7 @@ use std::thread::ThreadId;
 use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Vnet};
 use zelle_freebsd::syscalls::consts::{O_CLOEXEC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW};
 use zelle_freebsd::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
-use zelle_sys::ioctl::RawRequest;
+use zelle_sys::ioctl::{RawRequest, Request};
 use zelle_sys::{iovec, Zeroed, AF_INET, AF_INET6, PF_ROUTE};
 
 /// What a descriptor of the door refers to.
@@ -197,6 +197,16 @@ unsafe fn copyin<T: Zeroed>(addr: *const c_void) -> Result<T, Errno> {
     }
     // SAFETY: the caller's promise; every byte pattern is a valid `T`.
     Ok(unsafe { addr.cast::<T>().read_unaligned() })
+}
+
+/// copyin(9) of the struct `request` carries: sys_ioctl copies IOCPARM_LEN(request) bytes in,
+/// and a `Request<T>` is sized by its `T`, so a decoder cannot read another struct.
+///
+/// # Safety
+/// As for [`copyin`].
+unsafe fn copyin_arg<T: Zeroed>(_request: Request<T>, addr: *const c_void) -> Result<T, Errno> {
+    // SAFETY: the caller's promise.
+    unsafe { copyin(addr) }
 }
 
 /// copyout(9) of a `T` to a user address: EFAULT for a null one.

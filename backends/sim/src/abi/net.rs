@@ -3,7 +3,7 @@
 //! `if_bridge.c` `bridge_ioctl`, `netinet/in.c` `in_control`, `netinet6/in6.c` `in6_control`),
 //! and getifaddrs(3).
 
-use super::{copyin, copyout, errno_of, field_str, set_field, SimSyscalls};
+use super::{copyin, copyin_arg, copyout, errno_of, field_str, set_field, SimSyscalls};
 use crate::fault::Op;
 use crate::machine::Machine;
 use core::ffi::{c_char, c_void};
@@ -13,11 +13,10 @@ use zelle_core::kernel::net::{Inet6Alias, InetAlias};
 use zelle_core::kernel::{Errno, IfFlags, Jid, Vnet};
 use zelle_freebsd::syscalls::consts::{IFT_BRIDGE, IFT_ETHER, IFT_LOOP};
 use zelle_freebsd::IfAddr;
-use zelle_sys::ioctl::{number, RawRequest};
+use zelle_sys::ioctl::{self, number, RawRequest};
 use zelle_sys::{
-    as_bytes, ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, sockaddr_dl,
-    sockaddr_in, sockaddr_in6, zeroed, AF_INET, AF_INET6, AF_LINK, BRDGADD, BRDGDEL, BRDGGIFS,
-    IFNAMSIZ,
+    as_bytes, ifbifconf, ifbreq, ifdrv, ifreq, in6_aliasreq, in_aliasreq, sockaddr_dl, sockaddr_in,
+    sockaddr_in6, zeroed, AF_INET, AF_INET6, AF_LINK, BRDGADD, BRDGDEL, BRDGGIFS, IFNAMSIZ,
 };
 
 // The sockaddr readers and builders below say again what the backend's sockaddr.rs says, on
@@ -134,7 +133,7 @@ pub(super) unsafe fn ioctl(
     // SAFETY (every copyin/copyout below): the caller's promise about `arg`.
     match request {
         number::SIOCIFCREATE2 => {
-            let mut req: ifreq = unsafe { copyin(arg)? };
+            let mut req = unsafe { copyin_arg(ioctl::SIOCIFCREATE2, arg)? };
             let name = field_str(&req.ifr_name);
             let made = door.call(Op::CreateInterface, &(vnet, name.as_str()), |m| {
                 m.if_clone_create(vnet, &name)
@@ -144,14 +143,14 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&req, arg) }
         }
         number::SIOCIFDESTROY => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCIFDESTROY, arg)? };
             let name = field_str(&req.ifr_name);
             door.call(Op::DestroyInterface, &(vnet, name.as_str()), |m| {
                 m.if_clone_destroy(vnet, &name)
             })
         }
         number::SIOCSIFNAME => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCSIFNAME, arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: ifr_data points at the new name (the caller's promise).
             let new = unsafe { copyinstr_name(req.ifr_ifru.ifru_data)? };
@@ -162,7 +161,7 @@ pub(super) unsafe fn ioctl(
             )
         }
         number::SIOCGIFFLAGS => {
-            let mut req: ifreq = unsafe { copyin(arg)? };
+            let mut req = unsafe { copyin_arg(ioctl::SIOCGIFFLAGS, arg)? };
             let name = field_str(&req.ifr_name);
             let flags = door.call(Op::InterfaceFlags, &(vnet, name.as_str()), |m| {
                 m.if_get_flags(vnet, &name)
@@ -171,7 +170,7 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&req, arg) }
         }
         number::SIOCSIFFLAGS => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCSIFFLAGS, arg)? };
             let name = field_str(&req.ifr_name);
             let flags = flags_of(&req);
             door.call(Op::SetInterfaceFlags, &(vnet, name.as_str(), flags), |m| {
@@ -179,7 +178,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCSIFMTU => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCSIFMTU, arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid c_int; a negative one is a huge u32,
             // refused as out of range like the kernel refuses the negative int.
@@ -189,7 +188,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCGIFMTU => {
-            let mut req: ifreq = unsafe { copyin(arg)? };
+            let mut req = unsafe { copyin_arg(ioctl::SIOCGIFMTU, arg)? };
             let name = field_str(&req.ifr_name);
             let mtu = door.peek(|m| {
                 let caller = m.net_caller(vnet).map_err(errno_of)?;
@@ -200,7 +199,7 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&req, arg) }
         }
         number::SIOCAIFADDR => {
-            let req: in_aliasreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCAIFADDR, arg)? };
             let name = field_str(&req.ifra_name);
             let alias = inet_alias(&req)?;
             door.call(Op::AddInetAlias, &(vnet, name.as_str(), &alias), |m| {
@@ -208,7 +207,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCDIFADDR => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCDIFADDR, arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: ifr_addr is a 16-byte sockaddr, the size of a sockaddr_in.
             let sa: sockaddr_in =
@@ -232,7 +231,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCAIFADDR_IN6 => {
-            let req: in6_aliasreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCAIFADDR_IN6, arg)? };
             let name = field_str(&req.ifra_name);
             let alias = inet6_alias(&req)?;
             door.call(Op::AddInet6Alias, &(vnet, name.as_str(), &alias), |m| {
@@ -240,7 +239,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCDIFADDR_IN6 => {
-            let req: in6_ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCDIFADDR_IN6, arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid sockaddr_in6.
             let sa = unsafe { req.ifr_ifru.ifru_addr };
@@ -251,12 +250,12 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::SIOCSDRVSPEC | number::SIOCGDRVSPEC => {
-            let drv: ifdrv = unsafe { copyin(arg)? };
+            let drv = unsafe { copyin_arg(ioctl::SIOCSDRVSPEC, arg)? };
             // SAFETY: ifd_data points at ifd_len bytes (the caller's promise).
             unsafe { drvspec(door, vnet, request == number::SIOCGDRVSPEC, &drv) }
         }
         number::SIOCSIFVNET | number::SIOCSIFRVNET => {
-            let req: ifreq = unsafe { copyin(arg)? };
+            let req = unsafe { copyin_arg(ioctl::SIOCSIFVNET, arg)? };
             let name = field_str(&req.ifr_name);
             // SAFETY: every byte pattern is a valid c_int.
             let jid = Jid(unsafe { req.ifr_ifru.ifru_jid });

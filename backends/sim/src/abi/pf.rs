@@ -9,7 +9,9 @@
 //! A `pf_addr` does not say its family: a rule's `af` does, and without one an address whose
 //! last 12 bytes and mask's are zero is taken as IPv4.
 
-use super::{copyin, copyin_bytes, copyout, copyout_bytes, field_str, set_field, SimSyscalls};
+use super::{
+    copyin, copyin_arg, copyin_bytes, copyout, copyout_bytes, field_str, set_field, SimSyscalls,
+};
 use crate::fault::Op;
 use crate::machine::Machine;
 use core::ffi::{c_int, c_void};
@@ -24,12 +26,12 @@ use zelle_core::kernel::Errno;
 use zelle_freebsd::syscalls::consts::{
     IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, PF_STATE_NORMAL,
 };
-use zelle_sys::ioctl::{number, RawRequest};
+use zelle_sys::ioctl::{self, number, RawRequest};
 use zelle_sys::{
-    pf_addr, pf_addr_wrap, pf_rule, pf_rule_addr, pfioc_pooladdr, pfioc_rule, pfioc_ruleset,
-    pfioc_trans, pfioc_trans_e, zeroed, AF_INET, AF_INET6, PF_ADDR_ADDRMASK, PF_ADDR_DYNIFTL,
-    PF_BINAT, PF_DROP, PF_IN, PF_INOUT, PF_LOG, PF_NAT, PF_NOBINAT, PF_NONAT, PF_NORDR, PF_NOSCRUB,
-    PF_OP_EQ, PF_OP_NONE, PF_OP_RRG, PF_OUT, PF_PASS, PF_RDR, PF_SCRUB,
+    pf_addr, pf_addr_wrap, pf_rule, pf_rule_addr, pfioc_rule, pfioc_trans, pfioc_trans_e, zeroed,
+    AF_INET, AF_INET6, PF_ADDR_ADDRMASK, PF_ADDR_DYNIFTL, PF_BINAT, PF_DROP, PF_IN, PF_INOUT,
+    PF_LOG, PF_NAT, PF_NOBINAT, PF_NONAT, PF_NORDR, PF_NOSCRUB, PF_OP_EQ, PF_OP_NONE, PF_OP_RRG,
+    PF_OUT, PF_PASS, PF_RDR, PF_SCRUB,
 };
 
 /// `pf_ioctl_maxcount` (pf_ioctl.c): the most elements one transaction may carry.
@@ -388,17 +390,17 @@ pub(super) unsafe fn ioctl(
             transaction(door, request, arg)
         },
         number::DIOCBEGINADDRS => {
-            let mut pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
+            let mut pp = Box::new(unsafe { copyin_arg(ioctl::DIOCBEGINADDRS, arg)? });
             pp.ticket = door.peek(|m| m.pf_begin_addrs().map_err(super::errno_of))?;
             unsafe { copyout(&*pp, arg) }
         }
         number::DIOCADDADDR => {
-            let pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
+            let pp = Box::new(unsafe { copyin_arg(ioctl::DIOCADDADDR, arg)? });
             let addr = addr_of(&pp.addr.addr, pp.af)?;
             door.peek(|m| m.pf_add_addr(pp.ticket, &addr).map_err(super::errno_of))
         }
         number::DIOCADDRULE => {
-            let pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
+            let pr = Box::new(unsafe { copyin_arg(ioctl::DIOCADDRULE, arg)? });
             let anchor = field_str(&pr.anchor);
             let rule = rule_of(&pr)?;
             let args = (anchor.as_str(), pr.ticket, pr.pool_ticket, rule.to_string());
@@ -407,7 +409,7 @@ pub(super) unsafe fn ioctl(
             })
         }
         number::DIOCGETRULES => {
-            let mut pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
+            let mut pr = Box::new(unsafe { copyin_arg(ioctl::DIOCGETRULES, arg)? });
             let anchor = field_str(&pr.anchor);
             let ruleset = ruleset_of(pr.rule.action)?;
             let rules = door.call(Op::PfRules, &(anchor.as_str(), ruleset), |m| {
@@ -418,7 +420,7 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&*pr, arg) }
         }
         number::DIOCGETRULE => {
-            let mut pr: Box<pfioc_rule> = Box::new(unsafe { copyin(arg)? });
+            let mut pr = Box::new(unsafe { copyin_arg(ioctl::DIOCGETRULE, arg)? });
             let anchor = field_str(&pr.anchor);
             let ruleset = ruleset_of(pr.rule.action)?;
             let (ticket, nr) = (pr.ticket, pr.nr as usize);
@@ -438,7 +440,7 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&*pr, arg) }
         }
         number::DIOCGETADDRS | number::DIOCGETADDR => {
-            let mut pp: Box<pfioc_pooladdr> = Box::new(unsafe { copyin(arg)? });
+            let mut pp = Box::new(unsafe { copyin_arg(ioctl::DIOCGETADDRS, arg)? });
             let anchor = field_str(&pp.anchor);
             let ruleset = ruleset_of(pp.r_action)?;
             let (r_num, nr) = (pp.r_num as usize, pp.nr);
@@ -456,7 +458,7 @@ pub(super) unsafe fn ioctl(
             unsafe { copyout(&*pp, arg) }
         }
         number::DIOCGETRULESETS | number::DIOCGETRULESET => {
-            let mut rs: Box<pfioc_ruleset> = Box::new(unsafe { copyin(arg)? });
+            let mut rs = Box::new(unsafe { copyin_arg(ioctl::DIOCGETRULESETS, arg)? });
             let anchor = field_str(&rs.path);
             if request == number::DIOCGETRULESETS {
                 let names = door.call(Op::PfAnchors, &(anchor.as_str(),), |m| {
