@@ -2,10 +2,8 @@
 //!
 //! The containerd protocol layer will live here too; `core` holds the policy.
 
-pub mod container_files;
 pub mod net_store;
 pub mod state_file;
 
-pub use container_files::write_network_files;
 pub use net_store::{load_networks, FileNetStore};
 pub use state_file::StateFile;

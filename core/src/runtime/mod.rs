@@ -36,6 +36,7 @@
 pub mod annotations;
 pub mod bundle;
 pub mod error;
+pub mod etc_files;
 pub mod freebsd_spec;
 pub mod hooks;
 pub mod jail;
