@@ -10,18 +10,10 @@
 //! the whole suite: the real backend does not implement these requests yet (zelle-sys has no
 //! `struct devfs_rule`; see backends/freebsd/src/devfs.rs).
 
-use super::Scratch;
+use super::{expect_errno, Scratch};
 use crate::kernel::{
-    DevfsRule, DevfsRuleId, DevfsVisibility, Errno, KResult, Kernel, MountFlags, MountRequest,
+    DevfsRule, DevfsRuleId, DevfsVisibility, Errno, Kernel, MountFlags, MountRequest,
 };
-use std::fmt::Debug;
-
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 /// A devfs mounted on a new scratch directory `name`, with no ruleset.
 fn mount_devfs<K: Kernel>(k: &K, scratch: &dyn Scratch, name: &str) -> String {

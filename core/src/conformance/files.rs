@@ -7,16 +7,8 @@
 //! FACTS-kernel-runtime.md §4. Every rule works in a root below its scratch directory, with an
 //! "outside" file beside the root that nothing may reach.
 
-use super::Scratch;
-use crate::kernel::{Errno, FileType, KResult, Kernel};
-use std::fmt::Debug;
-
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
+use super::{expect_errno, Scratch};
+use crate::kernel::{Errno, FileType, Kernel};
 
 /// A root with `etc/` in it, and a file `outside` beside the root holding "host".
 fn root(s: &dyn Scratch) -> String {

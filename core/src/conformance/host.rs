@@ -3,17 +3,8 @@
 //! Only what holds on any stock FreeBSD 13 or 14 host with pf, if_bridge and if_epair loaded,
 //! and nothing that changes the host: every write here is one the kernel refuses.
 
-use super::Scratch;
-use crate::kernel::{Errno, KResult, Kernel, SysctlValue};
-use std::fmt::Debug;
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
+use super::{expect_errno, Scratch};
+use crate::kernel::{Errno, Kernel, SysctlValue};
 
 /// kern.ostype is the string "FreeBSD" (kern_mib.c).
 pub fn kern_ostype_reads_freebsd<K: Kernel>(k: &K, _: &dyn Scratch) {

@@ -7,21 +7,13 @@
 //! near the top of the range only where a rule is about explicit jids, and removes what it
 //! made.
 
-use super::Scratch;
+use super::{expect_errno, Scratch};
 use crate::kernel::{
     Errno, ExitStatus, IpMode, JailFlags, JailKey, JailParams, Jid, KResult, Kernel, Pid,
     ProcessSpec, Release, Signal, SysctlValue, VnetMode,
 };
 use std::fmt::Debug;
 use std::net::Ipv4Addr;
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 /// Assert that `result` failed with `errno` and the kernel's message `message`.
 fn expect_message<T: Debug>(result: KResult<T>, errno: Errno, message: &str, what: &str) {

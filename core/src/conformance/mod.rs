@@ -23,6 +23,29 @@ pub mod pf;
 pub mod process;
 pub mod rctl;
 
+/// Assert that `result` failed with exactly `errno`; `what` names the call in the message.
+pub(crate) fn expect_errno<T: std::fmt::Debug>(
+    result: crate::kernel::KResult<T>,
+    errno: crate::kernel::Errno,
+    what: &str,
+) {
+    match result {
+        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
+        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
+    }
+}
+
+/// A persistent jail named `name` (no path, no vnet), made for a rule.
+pub(crate) fn jail<K: crate::kernel::Kernel>(k: &K, name: &str) -> crate::kernel::Jid {
+    let params = crate::kernel::JailParams {
+        name: Some(name.into()),
+        persist: Some(true),
+        ..Default::default()
+    };
+    k.jail_set(&params, crate::kernel::JailFlags::CREATE)
+        .unwrap_or_else(|e| panic!("create {name}: {e}"))
+}
+
 /// Directories and files a rule may use, made by the harness inside a private temporary
 /// directory that it removes afterwards.
 pub trait Scratch {

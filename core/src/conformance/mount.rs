@@ -5,17 +5,8 @@
 //! of FreeBSD 14; FACTS-kernel-errno.md §7. Every rule mounts only below its scratch
 //! directory and unmounts what it mounted.
 
-use super::Scratch;
-use crate::kernel::{Errno, KResult, Kernel, MountEntry, MountFlags, MountRequest};
-use std::fmt::Debug;
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
+use super::{expect_errno, Scratch};
+use crate::kernel::{Errno, Kernel, MountEntry, MountFlags, MountRequest};
 
 fn request(fstype: &str, fspath: &str, from: Option<&str>) -> MountRequest {
     MountRequest::new(fstype, fspath, from)

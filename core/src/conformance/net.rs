@@ -8,21 +8,12 @@
 //! networks, and jails named `zelle-conformance-net-*`. It removes what it made before and
 //! after, so that leftovers of an interrupted run on a real machine do not count.
 
-use super::Scratch;
+use super::{expect_errno, Scratch};
 use crate::kernel::net::{Gateway, Inet6Alias, InetAlias, Interface, Route, RouteEntry};
 use crate::kernel::{Errno, IfFlags, JailFlags, JailParams, Jid, KResult, Kernel, Vnet, VnetMode};
-use std::fmt::Debug;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const HOST: Vnet = Vnet::Host;
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 fn ok<T>(result: KResult<T>, what: &str) -> T {
     result.unwrap_or_else(|e| panic!("{what}: {e}"))

@@ -6,13 +6,12 @@
 //! are never touched, and traffic never meets these rules. A rule that would replace the main
 //! ruleset is tested in the simulator only.
 
-use super::Scratch;
+use super::{expect_errno, Scratch};
 use crate::kernel::pf::{
     PfAction, PfAddr, PfEndpoint, PfRedirect, PfRule, PfRuleset, PfTicket, PfTransaction,
     PortRange, Protocol,
 };
-use crate::kernel::{Errno, KResult, Kernel};
-use std::fmt::Debug;
+use crate::kernel::{Errno, Kernel};
 
 const ALL: [PfRuleset; 5] = [
     PfRuleset::Scrub,
@@ -21,14 +20,6 @@ const ALL: [PfRuleset; 5] = [
     PfRuleset::Binat,
     PfRuleset::Rdr,
 ];
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 /// Remove `anchor` and its empty parents: an empty commit of every ruleset leaves it empty, and
 /// the kernel removes an anchor emptied by a commit. Run before a rule too, so that leftovers of

@@ -5,32 +5,13 @@
 //! /bin/sleep. Jails here have no path (their root is the host's), so those programs are
 //! found inside them too. FACTS-kernel-errno.md §8.
 
-use super::Scratch;
+use super::{expect_errno, jail, Scratch};
 use crate::kernel::{
-    Errno, ExitStatus, JailFlags, JailParams, Jid, KResult, Kernel, Pid, ProcessSpec, Signal,
+    Errno, ExitStatus, JailFlags, JailParams, Jid, Kernel, Pid, ProcessSpec, Signal,
 };
-use std::fmt::Debug;
-
-/// Assert that `result` failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 fn spec(jail: Option<Jid>, args: &[&str]) -> ProcessSpec {
     ProcessSpec::command(jail, args)
-}
-
-fn jail<K: Kernel>(k: &K, name: &str) -> Jid {
-    let params = JailParams {
-        name: Some(name.into()),
-        persist: Some(true),
-        ..JailParams::default()
-    };
-    k.jail_set(&params, JailFlags::CREATE)
-        .unwrap_or_else(|e| panic!("create {name}: {e}"))
 }
 
 fn run<K: Kernel>(k: &K, args: &[&str]) -> ExitStatus {

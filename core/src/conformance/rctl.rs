@@ -7,20 +7,12 @@
 //! [`rctl_conformance_tests!`](crate::rctl_conformance_tests) on such a kernel; each asserts
 //! that first. Every rule removes the rules it added.
 
-use super::Scratch;
+use super::{expect_errno, jail, Scratch};
 use crate::kernel::rctl::SubjectType;
 use crate::kernel::{
-    Errno, ExitStatus, JailFlags, JailParams, Jid, KResult, Kernel, Pid, ProcessSpec, Racct,
-    RctlAction, RctlFilter, RctlRule, Resource, Signal, SysctlValue,
+    Errno, ExitStatus, Jid, Kernel, Pid, ProcessSpec, Racct, RctlAction, RctlFilter, RctlRule,
+    Resource, Signal, SysctlValue,
 };
-use std::fmt::Debug;
-
-fn expect_errno<T: Debug>(result: KResult<T>, errno: Errno, what: &str) {
-    match result {
-        Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
-        Err(e) => assert_eq!(e.code(), Some(errno), "{what}: {e}"),
-    }
-}
 
 fn racct_enabled<K: Kernel>(k: &K) -> bool {
     // A kernel built without RACCT has no such sysctl: racct is off there too.
@@ -55,16 +47,6 @@ fn usage(racct: &Racct, resource: Resource) -> i64 {
         .find(|(r, _)| *r == resource)
         .unwrap_or_else(|| panic!("{resource:?} missing from {racct:?}"))
         .1
-}
-
-fn jail<K: Kernel>(k: &K, name: &str) -> Jid {
-    let params = JailParams {
-        name: Some(name.into()),
-        persist: Some(true),
-        ..JailParams::default()
-    };
-    k.jail_set(&params, JailFlags::CREATE)
-        .unwrap_or_else(|e| panic!("create {name}: {e}"))
 }
 
 fn sleeper<K: Kernel>(k: &K, jid: Jid) -> Pid {
