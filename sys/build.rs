@@ -144,6 +144,11 @@ mod abi {
         "iovec",
         // procctl(2): P_PID, ...
         "idtype_t",
+        // devfs rule ioctls (fs/devfs/devfs.h)
+        "devfs_rule",
+        "devfs_rid",
+        "devfs_rnum",
+        "devfs_rsnum",
     ];
 
     /// Constants (object-like macros and enum values).
@@ -177,6 +182,12 @@ mod abi {
         "IOC_.*",
         "IOCPARM_.*",
         "ZELLE_IOCTL_.*",
+        // fs/devfs/devfs.h
+        "DEVFS_MAGIC",
+        "DEVFS_MAXPTRNLEN",
+        "DRC_.*",
+        "DRA_.*",
+        "DRB_.*",
     ];
 
     /// Matched by the patterns above but not wanted (ETHER* and EOF look like errno names).

@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <sys/jail.h>
+#include <sys/queue.h>
+#include <fs/devfs/devfs.h>
 
 #include <net/if.h>
 #include <net/if_var.h>
@@ -35,6 +37,7 @@
  * ioctl request numbers as the C compiler computes them from these headers: SIOC* and DIOC* are
  * function-like macros that bindgen cannot expand, but it does evaluate constant initializers.
  * src/ioctl.rs computes the same numbers with const fns; tests/ioctl.rs checks that both agree.
+ * DEVFSIO_* likewise (fs/devfs/devfs.h).
  * #ifdef: a release may lack one (FreeBSD 15 removed DIOCGETRULE in favour of DIOCGETRULENV).
  */
 #ifdef SIOCIFCREATE2
@@ -111,4 +114,28 @@ static const unsigned long ZELLE_IOCTL_DIOCGETRULESETS = DIOCGETRULESETS;
 #endif
 #ifdef DIOCGETRULESET
 static const unsigned long ZELLE_IOCTL_DIOCGETRULESET = DIOCGETRULESET;
+#endif
+#ifdef DEVFSIO_RADD
+static const unsigned long ZELLE_IOCTL_DEVFSIO_RADD = DEVFSIO_RADD;
+#endif
+#ifdef DEVFSIO_RDEL
+static const unsigned long ZELLE_IOCTL_DEVFSIO_RDEL = DEVFSIO_RDEL;
+#endif
+#ifdef DEVFSIO_RAPPLY
+static const unsigned long ZELLE_IOCTL_DEVFSIO_RAPPLY = DEVFSIO_RAPPLY;
+#endif
+#ifdef DEVFSIO_RAPPLYID
+static const unsigned long ZELLE_IOCTL_DEVFSIO_RAPPLYID = DEVFSIO_RAPPLYID;
+#endif
+#ifdef DEVFSIO_RGETNEXT
+static const unsigned long ZELLE_IOCTL_DEVFSIO_RGETNEXT = DEVFSIO_RGETNEXT;
+#endif
+#ifdef DEVFSIO_SUSE
+static const unsigned long ZELLE_IOCTL_DEVFSIO_SUSE = DEVFSIO_SUSE;
+#endif
+#ifdef DEVFSIO_SAPPLY
+static const unsigned long ZELLE_IOCTL_DEVFSIO_SAPPLY = DEVFSIO_SAPPLY;
+#endif
+#ifdef DEVFSIO_SGETNEXT
+static const unsigned long ZELLE_IOCTL_DEVFSIO_SGETNEXT = DEVFSIO_SGETNEXT;
 #endif

@@ -1,6 +1,6 @@
 //! ioctl(2) request numbers, computed the way FreeBSD's `sys/sys/ioccom.h` does.
 //!
-//! `SIOC*` and `DIOC*` are function-like C macros that bindgen cannot expand, so they are built
+//! `SIOC*`, `DIOC*` and `DEVFSIO_*` are function-like C macros that bindgen cannot expand, so they are built
 //! here from `const fn` mirrors of `_IO`, `_IOR`, `_IOW`, `_IOWR` and `size_of` of the generated
 //! structs. Each definition cites the header line it mirrors (line numbers of ziglang 0.17.1's
 //! `lib/libc/include/generic-freebsd/`, the headers the checked-in binding comes from); tests/ioctl.rs checks every number
@@ -14,8 +14,8 @@ use core::marker::PhantomData;
 use core::mem::size_of;
 
 use crate::{
-    ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq, pfioc_pooladdr, pfioc_rule, pfioc_ruleset,
-    pfioc_trans,
+    devfs_rid, devfs_rsnum, devfs_rule, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq,
+    pfioc_pooladdr, pfioc_rule, pfioc_ruleset, pfioc_trans,
 };
 
 /// ioctl(2)'s request argument as the kernel takes it (`unsigned long` in FreeBSD's
@@ -219,4 +219,23 @@ requests! {
     DIOCXCOMMIT: pfioc_trans = iowr(b'D', 82);
     /// net/pfvar.h:2148 `_IOWR('D', 83, struct pfioc_trans)`: roll a transaction back.
     DIOCXROLLBACK: pfioc_trans = iowr(b'D', 83);
+
+    // --- devfs rules: fs/devfs/devfs.h (the kernel side: devfs_rule.c, devfs_rules_ioctl) ------
+
+    /// fs/devfs/devfs.h:105 `_IOWR('D', 0, struct devfs_rule)`: add a rule.
+    DEVFSIO_RADD: devfs_rule = iowr(b'D', 0);
+    /// fs/devfs/devfs.h:106 `_IOW('D', 1, devfs_rid)`: delete a rule.
+    DEVFSIO_RDEL: devfs_rid = iow(b'D', 1);
+    /// fs/devfs/devfs.h:107 `_IOW('D', 2, struct devfs_rule)`: apply an unstored rule once.
+    DEVFSIO_RAPPLY: devfs_rule = iow(b'D', 2);
+    /// fs/devfs/devfs.h:108 `_IOW('D', 3, devfs_rid)`: apply a stored rule once.
+    DEVFSIO_RAPPLYID: devfs_rid = iow(b'D', 3);
+    /// fs/devfs/devfs.h:109 `_IOWR('D', 4, struct devfs_rule)`: the next rule of a ruleset.
+    DEVFSIO_RGETNEXT: devfs_rule = iowr(b'D', 4);
+    /// fs/devfs/devfs.h:111 `_IOW('D', 10, devfs_rsnum)`: the mount uses a ruleset.
+    DEVFSIO_SUSE: devfs_rsnum = iow(b'D', 10);
+    /// fs/devfs/devfs.h:112 `_IOW('D', 11, devfs_rsnum)`: apply a whole ruleset now.
+    DEVFSIO_SAPPLY: devfs_rsnum = iow(b'D', 11);
+    /// fs/devfs/devfs.h:113 `_IOWR('D', 12, devfs_rsnum)`: the next ruleset number.
+    DEVFSIO_SGETNEXT: devfs_rsnum = iowr(b'D', 12);
 }

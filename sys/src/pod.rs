@@ -81,7 +81,16 @@ generated_pod!(
     pfioc_trans_e,
     // jail_set(2), nmount(2)
     iovec,
+    // devfs rule ioctls
+    devfs_rule,
 );
+
+// The integers some requests carry by themselves (fs/devfs/devfs.h: `devfs_rid` is a uint32_t,
+// `devfs_rsnum` a uint16_t): every bit pattern is a value, and there is no padding.
+impl sealed::Sealed for u16 {}
+impl Zeroed for u16 {}
+impl sealed::Sealed for u32 {}
+impl Zeroed for u32 {}
 
 /// A kernel struct with every byte zero: the start of every request. Set the fields you need
 /// afterwards; there is no other constructor.

@@ -64,6 +64,19 @@ fn pf_requests() {
     request!(DIOCGETADDR = 0xc470_4436);
 }
 
+#[test]
+fn devfs_requests() {
+    // FACTS-kernel-runtime §2: the numbers, computed with _IOC from a 236-byte devfs_rule.
+    request!(DEVFSIO_RADD = 0xc0ec_4400, compiler ZELLE_IOCTL_DEVFSIO_RADD);
+    request!(DEVFSIO_RDEL = 0x8004_4401, compiler ZELLE_IOCTL_DEVFSIO_RDEL);
+    request!(DEVFSIO_RAPPLY = 0x80ec_4402, compiler ZELLE_IOCTL_DEVFSIO_RAPPLY);
+    request!(DEVFSIO_RAPPLYID = 0x8004_4403, compiler ZELLE_IOCTL_DEVFSIO_RAPPLYID);
+    request!(DEVFSIO_RGETNEXT = 0xc0ec_4404, compiler ZELLE_IOCTL_DEVFSIO_RGETNEXT);
+    request!(DEVFSIO_SUSE = 0x8002_440a, compiler ZELLE_IOCTL_DEVFSIO_SUSE);
+    request!(DEVFSIO_SAPPLY = 0x8002_440b, compiler ZELLE_IOCTL_DEVFSIO_SAPPLY);
+    request!(DEVFSIO_SGETNEXT = 0xc002_440c, compiler ZELLE_IOCTL_DEVFSIO_SGETNEXT);
+}
+
 /// The length in each number is the size of the struct the request is typed by.
 fn carries<T>(request: Request<T>) -> usize {
     assert_eq!(iocparm_len(request.number()), size_of::<T>());
@@ -84,6 +97,9 @@ fn each_number_holds_the_size_of_its_struct() {
     assert_eq!(carries(DIOCXBEGIN), size_of::<pfioc_trans>());
     assert_eq!(carries(DIOCGETADDR), size_of::<pfioc_pooladdr>());
     assert_eq!(carries(DIOCGETRULESET), size_of::<pfioc_ruleset>());
+    assert_eq!(carries(DEVFSIO_RADD), size_of::<devfs_rule>());
+    assert_eq!(carries(DEVFSIO_RDEL), 4);
+    assert_eq!(carries(DEVFSIO_SUSE), 2);
 }
 
 #[test]
@@ -144,4 +160,14 @@ fn constants_the_kernel_rules_name() {
     assert_eq!(AT_RESOLVE_BENEATH, 0x2000);
     assert_eq!(O_PATH, 0x0040_0000);
     assert_eq!(ENOTCAPABLE, 93);
+    // FACTS-kernel-runtime §2: devfs rules.
+    assert_eq!(DEVFS_MAGIC, 0xdb0a_087a);
+    assert_eq!(DEVFS_MAXPTRNLEN, 200);
+    assert_eq!((DRC_DSWFLAGS, DRC_PATHPTRN), (1, 2));
+    assert_eq!(
+        (DRA_BACTS, DRA_UID, DRA_GID, DRA_MODE, DRA_INCSET),
+        (1, 2, 4, 8, 0x10)
+    );
+    assert_eq!((DRB_HIDE, DRB_UNHIDE), (1, 2));
+    assert_eq!(ERPCMISMATCH, 73);
 }

@@ -105,6 +105,15 @@ fn pf_rule_and_parts() {
     layout!(pf_pooladdr, size 88, align 8, addr @ 0, entries @ 48, ifname @ 64, kif @ 80);
 }
 
+#[test]
+fn devfs_rule() {
+    // FACTS-kernel-runtime §2: mode_t is a __uint16_t, so the struct ends at 236.
+    layout!(devfs_rule, size 236, align 4,
+        dr_magic @ 0, dr_id @ 4, dr_icond @ 8, dr_dswflags @ 12, dr_pathptrn @ 16,
+        dr_iacts @ 216, dr_bacts @ 220, dr_uid @ 224, dr_gid @ 228, dr_mode @ 232,
+        dr_incset @ 234);
+}
+
 /// Plain old data is what `zeroed`, `as_bytes` and `from_bytes` rely on (src/pod.rs): the
 /// checked-in binding must hold nothing that some byte pattern would make invalid, and no
 /// hand-written struct may creep into the crate.

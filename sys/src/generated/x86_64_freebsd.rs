@@ -15,6 +15,8 @@ pub type __uint32_t = ::core::ffi::c_uint;
 pub type __int64_t = ::core::ffi::c_long;
 pub type __uint64_t = ::core::ffi::c_ulong;
 pub type __time_t = __int64_t;
+pub type __gid_t = __uint32_t;
+pub type __mode_t = __uint16_t;
 pub type __pid_t = __int32_t;
 pub type __sa_family_t = __uint8_t;
 pub type __uid_t = __uint32_t;
@@ -27,13 +29,18 @@ pub type u_int16_t = __uint16_t;
 pub type u_int32_t = __uint32_t;
 pub type u_int64_t = __uint64_t;
 pub type caddr_t = *mut ::core::ffi::c_char;
+pub type gid_t = __gid_t;
 pub type in_addr_t = __uint32_t;
 pub type in_port_t = __uint16_t;
+pub type mode_t = __mode_t;
 pub type pid_t = __pid_t;
 pub type time_t = __time_t;
 pub type uid_t = __uid_t;
 pub type sa_family_t = __sa_family_t;
 pub type idtype = ::core::ffi::c_uint;
+pub type devfs_rnum = u16;
+pub type devfs_rsnum = u16;
+pub type devfs_rid = u32;
 pub type counter_u64_t = *mut u64;
 pub type ether_vlanid_t = u16;
 pub type _bindgen_ty_1 = ::core::ffi::c_uint;
@@ -62,6 +69,21 @@ pub struct sockaddr {
     pub sa_len: ::core::ffi::c_uchar,
     pub sa_family: sa_family_t,
     pub sa_data: [::core::ffi::c_char; 14usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct devfs_rule {
+    pub dr_magic: u32,
+    pub dr_id: devfs_rid,
+    pub dr_icond: ::core::ffi::c_int,
+    pub dr_dswflags: ::core::ffi::c_int,
+    pub dr_pathptrn: [::core::ffi::c_char; 200usize],
+    pub dr_iacts: ::core::ffi::c_int,
+    pub dr_bacts: ::core::ffi::c_int,
+    pub dr_uid: uid_t,
+    pub dr_gid: gid_t,
+    pub dr_mode: mode_t,
+    pub dr_incset: devfs_rsnum,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -1037,6 +1059,17 @@ pub const JAIL_GET_MASK: u32 = 248;
 pub const JAIL_SYS_DISABLE: u32 = 0;
 pub const JAIL_SYS_NEW: u32 = 1;
 pub const JAIL_SYS_INHERIT: u32 = 2;
+pub const DEVFS_MAGIC: u32 = 3674867834;
+pub const DRC_DSWFLAGS: u32 = 1;
+pub const DRC_PATHPTRN: u32 = 2;
+pub const DEVFS_MAXPTRNLEN: u32 = 200;
+pub const DRA_BACTS: u32 = 1;
+pub const DRA_UID: u32 = 2;
+pub const DRA_GID: u32 = 4;
+pub const DRA_MODE: u32 = 8;
+pub const DRA_INCSET: u32 = 16;
+pub const DRB_HIDE: u32 = 1;
+pub const DRB_UNHIDE: u32 = 2;
 pub const IF_NAMESIZE: u32 = 16;
 pub const IFNAMSIZ: u32 = 16;
 pub const IFF_UP: u32 = 1;
@@ -1399,6 +1432,14 @@ pub const ZELLE_IOCTL_DIOCADDRULE: ::core::ffi::c_ulong = 3420472324;
 pub const ZELLE_IOCTL_DIOCGETRULES: ::core::ffi::c_ulong = 3420472326;
 pub const ZELLE_IOCTL_DIOCGETRULESETS: ::core::ffi::c_ulong = 3292808250;
 pub const ZELLE_IOCTL_DIOCGETRULESET: ::core::ffi::c_ulong = 3292808251;
+pub const ZELLE_IOCTL_DEVFSIO_RADD: ::core::ffi::c_ulong = 3236709376;
+pub const ZELLE_IOCTL_DEVFSIO_RDEL: ::core::ffi::c_ulong = 2147763201;
+pub const ZELLE_IOCTL_DEVFSIO_RAPPLY: ::core::ffi::c_ulong = 2162967554;
+pub const ZELLE_IOCTL_DEVFSIO_RAPPLYID: ::core::ffi::c_ulong = 2147763203;
+pub const ZELLE_IOCTL_DEVFSIO_RGETNEXT: ::core::ffi::c_ulong = 3236709380;
+pub const ZELLE_IOCTL_DEVFSIO_SUSE: ::core::ffi::c_ulong = 2147632138;
+pub const ZELLE_IOCTL_DEVFSIO_SAPPLY: ::core::ffi::c_ulong = 2147632139;
+pub const ZELLE_IOCTL_DEVFSIO_SGETNEXT: ::core::ffi::c_ulong = 3221373964;
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub union ifreq__bindgen_ty_1 {
