@@ -387,6 +387,17 @@ impl Machine {
         }
     }
 
+    /// The id a request on the devfs mount at `path` means (`devfs_rid_input`): what
+    /// DEVFSIO_RADD copies back into `dr_id` (the ABI door).
+    pub(crate) fn devfs_id_input(
+        &mut self,
+        path: &str,
+        id: DevfsRuleId,
+    ) -> Result<DevfsRuleId, Errno> {
+        let mount = self.devfs_target(path)?;
+        Ok(self.rid_input(mount, id))
+    }
+
     /// Run one rule over every node of a mount (`devfs_rule_applydm`).
     fn devfs_apply(&mut self, mount: u64, rules: &[DevfsRule]) {
         let Some(mut m) = self.devfs.mounts.remove(&mount) else {

@@ -3,10 +3,10 @@
 //! FreeBSD kernel takes, and the door decodes them into the simulated machine.
 //!
 //! Every area of the contract is instantiated: network interfaces and routes, jails, pf,
-//! mounts, processes, host facts and rctl — all but devfs rulesets, which the real backend
-//! does not implement yet. After the suite come the door's own rules: the PR #530
-//! vhid panic reproduced through the real backend's bytes, traces and fault plans that read as
-//! through the typed door, and malformed requests answered as the kernel answers them.
+//! mounts, processes, host facts, rctl and devfs rulesets. After the suite come the door's own
+//! rules: the PR #530 vhid panic reproduced through the real backend's bytes, traces and fault
+//! plans that read as through the typed door, and malformed requests answered as the kernel
+//! answers them.
 
 mod common;
 
@@ -41,9 +41,8 @@ fn racct_door() -> FreeBsd<SimSyscalls> {
 
 zelle_core::rctl_conformance_tests!(racct_door, common::TempScratch::new);
 
-// The devfs rules (zelle_core::devfs_conformance_tests!) are not instantiated here: the real
-// backend answers ENOSYS for them until zelle-sys binds `struct devfs_rule`
-// (backends/freebsd/src/devfs.rs).
+// devfs rulesets: the DEVFSIO_* ioctls on a descriptor of the mount (src/abi/devfs.rs).
+zelle_core::devfs_conformance_tests!(door, common::TempScratch::new);
 
 fn door_with(config: SimConfig) -> FreeBsd<SimSyscalls> {
     FreeBsd::new(SimSyscalls::new(SimKernel::new(config)))
@@ -394,4 +393,140 @@ fn a_failed_write_beneath_leaves_the_old_file_and_no_temporary() {
     k.write_beneath(&root, "etc/hosts", b"new\n", 0o644)
         .unwrap();
     assert_eq!(scratch.read("root/etc/hosts"), b"new\n");
+}
+
+/// devfs rule requests through the typed door and through the real backend's DEVFSIO_* ioctls
+/// leave the same trace — operations, arguments and results — and the same machine.
+#[test]
+fn devfs_requests_trace_the_same_through_both_doors() {
+    use zelle_core::kernel::{DevfsRule, DevfsRuleId, DevfsVisibility, MountRequest};
+    let scratch = common::TempScratch::new();
+    let on = zelle_core::conformance::Scratch::dir(&scratch, "dev");
+    fn run<K: zelle_core::kernel::Kernel>(k: &K, on: &str) {
+        k.nmount(&MountRequest::new("devfs", on, Some("devfs")))
+            .unwrap();
+        let id = DevfsRuleId::new(60_000, 0);
+        let hide = DevfsRule::visibility(id, None, DevfsVisibility::Hide);
+        let null = DevfsRule {
+            mode: Some(0o666),
+            ..DevfsRule::visibility(id, Some("null"), DevfsVisibility::Unhide)
+        };
+        k.devfs_add_rule(on, &hide).unwrap();
+        k.devfs_add_rule(on, &null).unwrap();
+        let _ = k.devfs_add_rule(on, &DevfsRule::default());
+        k.devfs_next_rule(on, id).unwrap();
+        let _ = k.devfs_next_rule(on, DevfsRuleId::new(60_000, 200));
+        k.devfs_use_ruleset(on, 60_000).unwrap();
+        k.devfs_apply_ruleset(on, 0).unwrap();
+        k.devfs_apply_rule(on, &null).unwrap();
+        assert_eq!(k.devfs_next_ruleset(on, 59_999), Ok(60_000));
+        k.devfs_delete_rule(on, DevfsRuleId::new(0, 100)).unwrap();
+        let _ = k.devfs_delete_rule(on, DevfsRuleId::new(0, 100));
+    }
+    let typed = SimKernel::seeded(5);
+    run(&typed, &on);
+    let door = FreeBsd::new(SimSyscalls::new(SimKernel::seeded(5)));
+    run(&door, &on);
+    let (typed, via_door) = (typed.snapshot(), door.syscalls().kernel().snapshot());
+    let devfs = |m: &zelle_sim::Machine| {
+        m.trace
+            .iter()
+            .filter(|t| t.op.to_string().starts_with("DEVFSIO_"))
+            .map(|t| format!("{}{} = {}", t.op, t.args, t.result))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(devfs(&via_door).len(), 11, "{:#?}", devfs(&via_door));
+    assert_eq!(devfs(&via_door), devfs(&typed));
+    assert_eq!(via_door.dump(), typed.dump());
+}
+
+/// DEVFSIO_* as `devfs_rules_ioctl` reads them: a wrong `dr_magic` is ERPCMISMATCH; RADD
+/// copies `dr_id` back with ruleset 0 made the mount's and the rule number as sent; a
+/// directory on another file system, or an unknown command, is ENOTTY; a null argument EFAULT.
+/// What the machine cannot hold (a DRC_DSWFLAGS condition, RAPPLYID) is the door's EOPNOTSUPP.
+#[test]
+fn devfs_ioctls_as_devfs_rules_ioctl_reads_them() {
+    use zelle_core::kernel::{DevfsRules, MountRequest};
+    use zelle_sys::devfs_rule;
+    let scratch = common::TempScratch::new();
+    let on = zelle_core::conformance::Scratch::dir(&scratch, "dev");
+    let plain = zelle_core::conformance::Scratch::dir(&scratch, "plain");
+    let k = door();
+    k.nmount(&MountRequest::new("devfs", &on, Some("devfs")))
+        .unwrap();
+    k.devfs_use_ruleset(&on, 61_000).unwrap();
+    let sys = k.syscalls();
+    let open = |path: &str| {
+        let path = std::ffi::CString::new(path).unwrap();
+        sys.open(&path, zelle_sys::O_DIRECTORY as c_int).unwrap()
+    };
+    let dev = open(&on);
+    let rule = |magic: u32, rid: u32| {
+        let mut dr: devfs_rule = zeroed();
+        dr.dr_magic = magic;
+        dr.dr_id = rid;
+        dr.dr_iacts = zelle_sys::DRA_BACTS as c_int;
+        dr.dr_bacts = zelle_sys::DRB_HIDE as c_int;
+        dr
+    };
+    let send = |fd, request: ioctl::Request<devfs_rule>, dr: &mut devfs_rule| {
+        // SAFETY: a live devfs_rule, the struct the request carries.
+        unsafe { sys.ioctl(fd, request.number(), (dr as *mut devfs_rule).cast()) }
+    };
+    let mut dr = rule(0x1234, 7);
+    assert_eq!(
+        send(dev, ioctl::DEVFSIO_RADD, &mut dr),
+        Err(Errno::ERPCMISMATCH)
+    );
+    let mut dr = rule(zelle_sys::DEVFS_MAGIC, 0);
+    assert_eq!(send(dev, ioctl::DEVFSIO_RADD, &mut dr), Ok(0));
+    assert_eq!(dr.dr_id, 61_000 << 16, "the ruleset half only");
+    let mut dr = rule(zelle_sys::DEVFS_MAGIC, 61_000 << 16);
+    assert_eq!(send(dev, ioctl::DEVFSIO_RGETNEXT, &mut dr), Ok(0));
+    assert_eq!(dr.dr_id, (61_000 << 16) | 100, "auto-numbered 100");
+    assert_eq!(dr.dr_bacts, zelle_sys::DRB_HIDE as c_int);
+    let mut dr = rule(zelle_sys::DEVFS_MAGIC, 61_000 << 16);
+    dr.dr_icond = zelle_sys::DRC_DSWFLAGS as c_int;
+    assert_eq!(
+        send(dev, ioctl::DEVFSIO_RAPPLY, &mut dr),
+        Err(Errno::EOPNOTSUPP)
+    );
+    let mut rid: u32 = (61_000 << 16) | 100;
+    // SAFETY: a live devfs_rid.
+    let applyid = unsafe {
+        sys.ioctl(
+            dev,
+            ioctl::DEVFSIO_RAPPLYID.number(),
+            (&mut rid as *mut u32).cast(),
+        )
+    };
+    assert_eq!(applyid, Err(Errno::EOPNOTSUPP));
+    let mut dr = rule(zelle_sys::DEVFS_MAGIC, 61_000 << 16);
+    let unknown = ioctl::iowr::<devfs_rule>(b'D', 5);
+    assert_eq!(send(dev, unknown, &mut dr), Err(Errno::ENOTTY));
+    // SAFETY: a null argument is never read.
+    let null = unsafe { sys.ioctl(dev, ioctl::DEVFSIO_SUSE.number(), core::ptr::null_mut()) };
+    assert_eq!(null, Err(Errno::EFAULT));
+    let elsewhere = open(&plain);
+    let mut set: u16 = 0;
+    // SAFETY: a live devfs_rsnum.
+    let sgetnext = unsafe {
+        sys.ioctl(
+            elsewhere,
+            ioctl::DEVFSIO_SGETNEXT.number(),
+            (&mut set as *mut u16).cast(),
+        )
+    };
+    assert_eq!(sgetnext, Err(Errno::ENOTTY));
+    // SAFETY: as above.
+    let sgetnext = unsafe {
+        sys.ioctl(
+            dev,
+            ioctl::DEVFSIO_SGETNEXT.number(),
+            (&mut set as *mut u16).cast(),
+        )
+    };
+    assert_eq!((sgetnext, set), (Ok(0), 61_000));
+    sys.close(dev).unwrap();
+    sys.close(elsewhere).unwrap();
 }

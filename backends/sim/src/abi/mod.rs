@@ -20,6 +20,7 @@
 //!   missing interface is EINVAL here and ENXIO there. The backend sends no malformed request.
 //! - A panicked kernel answers every call with EIO (a real panic takes the caller with it); the
 //!   machine records why (`Machine::panicked`).
+//! - ioctl(2) on a directory knows the DEVFSIO_* requests of a devfs mount (`devfs.rs`).
 //! - open(2) knows /dev/pf and directories; openat(2) and the other *at calls know the flags
 //!   the backend's `Files` passes, and refuse others with EINVAL (`files.rs`).
 //! - Processes are spawned, signalled and waited for through the machine's process rules
@@ -29,6 +30,7 @@
 //! - A jail session's helper is not a process: its requests run in the caller's thread as if
 //!   attached to the jail, their answers through the backend's wire format.
 
+mod devfs;
 mod files;
 mod host;
 mod jail;
@@ -319,9 +321,8 @@ impl Syscalls for SimSyscalls {
                 net::ioctl(self, vnet, domain, request, arg)
             },
             Open::DevPf { writable } => unsafe { pf::ioctl(self, writable, request, arg) },
-            Open::Route { .. } | Open::Dir { .. } | Open::File { .. } | Open::Helper => {
-                Err(Errno::ENOTTY)
-            }
+            Open::Dir { path } => unsafe { devfs::ioctl(self, &path, request, arg) },
+            Open::Route { .. } | Open::File { .. } | Open::Helper => Err(Errno::ENOTTY),
         }
         .map(|()| 0)
     }
