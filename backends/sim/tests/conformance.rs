@@ -15,5 +15,5 @@ fn racct_machine() -> zelle_sim::SimKernel {
 
 zelle_core::rctl_conformance_tests!(racct_machine, common::TempScratch::new);
 
-// devfs rulesets: the typed door only, as the real backend does not implement them yet.
+// devfs rulesets (also on the ABI arm, tests/conformance_abi.rs).
 zelle_core::devfs_conformance_tests!(|| zelle_sim::SimKernel::seeded(1), common::TempScratch::new);

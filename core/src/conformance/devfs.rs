@@ -7,8 +7,7 @@
 //! listing); the simulator's own tests check it.
 //!
 //! Instantiated with [`devfs_conformance_tests!`](crate::devfs_conformance_tests), apart from
-//! the whole suite: the real backend does not implement these requests yet (zelle-sys has no
-//! `struct devfs_rule`; see backends/freebsd/src/devfs.rs).
+//! the whole suite, so a backend takes them on by name (both doors of the simulator do).
 
 use super::{expect_errno, Scratch};
 use crate::kernel::{
