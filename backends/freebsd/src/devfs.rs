@@ -199,8 +199,8 @@ mod tests {
     use super::*;
     use crate::syscalls::consts::O_CLOEXEC;
     use crate::syscalls::MockSyscalls;
-    use crate::test_support::{backend, bytes_at, chars, FD};
-    use zelle_sys::{as_bytes, DRC_DSWFLAGS};
+    use crate::test_support::{backend, chars, expect_ioctl, FD};
+    use zelle_sys::DRC_DSWFLAGS;
 
     /// Expect `mount` opened as a directory once, and closed again.
     fn expect_mount(mock: &mut MockSyscalls, mount: &'static str) {
@@ -215,36 +215,6 @@ mod tests {
             .withf(|&fd| fd == FD)
             .times(1)
             .returning(|_| Ok(()));
-    }
-
-    /// Expect one `request` on the mount's descriptor whose argument has exactly the bytes of
-    /// `want`; `reply` is written back over it when Ok.
-    fn expect_ioctl<T: Zeroed>(
-        mock: &mut MockSyscalls,
-        request: Request<T>,
-        want: T,
-        reply: Result<T, Errno>,
-    ) {
-        let want = as_bytes(&want).to_vec();
-        let reply = reply.map(|out| as_bytes(&out).to_vec());
-        mock.expect_ioctl()
-            .withf(move |&fd, &req, &arg| {
-                // SAFETY: the backend passes a live T for this request.
-                fd == FD
-                    && req == request.number()
-                    && unsafe { bytes_at::<T>(arg) } == want.as_slice()
-            })
-            .times(1)
-            .returning(move |_, _, arg| match &reply {
-                Ok(out) => {
-                    // SAFETY: as above; the kernel copies the argument out in place.
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(out.as_ptr(), arg.cast::<u8>(), out.len())
-                    };
-                    Ok(0)
-                }
-                Err(e) => Err(*e),
-            });
     }
 
     fn one<T: Zeroed>(

@@ -367,39 +367,11 @@ mod tests {
     use super::*;
     use crate::syscalls::consts::IFT_ETHER;
     use crate::syscalls::{IfAddr, JailSession, MockSyscalls};
-    use crate::test_support::{backend, bytes_at, chars, expect_sockets, read_at, FD};
+    use crate::test_support::{
+        backend, bytes_at, chars, expect_ioctl, expect_sockets, read_at, FD,
+    };
     use proptest::prelude::*;
     use zelle_sys::{as_bytes, sockaddr_dl, AF_INET6, AF_LINK};
-
-    /// Expect one ioctl `request` on the socket whose argument, a `T`, has exactly the bytes
-    /// `want`; the kernel's answer is `reply`, written back over the argument when it is Ok.
-    fn expect_ioctl<T: zelle_sys::Zeroed>(
-        mock: &mut MockSyscalls,
-        request: Request<T>,
-        want: T,
-        reply: Result<T, Errno>,
-    ) {
-        let want = as_bytes(&want).to_vec();
-        let reply = reply.map(|out| as_bytes(&out).to_vec());
-        mock.expect_ioctl()
-            .withf(move |&fd, &req, &arg| {
-                // SAFETY: the backend passes a live T for this request.
-                fd == FD
-                    && req == request.number()
-                    && unsafe { bytes_at::<T>(arg) } == want.as_slice()
-            })
-            .times(1)
-            .returning(move |_, _, arg| match &reply {
-                Ok(out) => {
-                    // SAFETY: as above; the kernel writes the request back in place.
-                    unsafe {
-                        core::ptr::copy_nonoverlapping(out.as_ptr(), arg.cast::<u8>(), out.len())
-                    };
-                    Ok(0)
-                }
-                Err(e) => Err(*e),
-            });
-    }
 
     fn named(name: &str) -> ifreq {
         let mut req: ifreq = zeroed();

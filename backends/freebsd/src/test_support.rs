@@ -5,6 +5,8 @@ use crate::syscalls::consts::{O_CLOEXEC, SOCK_CLOEXEC};
 use crate::syscalls::MockSyscalls;
 use crate::FreeBsd;
 use core::ffi::{c_int, c_void};
+use zelle_core::kernel::Errno;
+use zelle_sys::ioctl::Request;
 use zelle_sys::Zeroed;
 
 /// The descriptor every mocked socket() and open() returns.
@@ -148,5 +150,33 @@ pub(crate) fn with_sysctl(mock: &mut MockSyscalls, name: &'static str, kind: u32
         .returning(move |_, old, _| {
             old[..value.len()].copy_from_slice(&value);
             Ok(value.len())
+        });
+}
+
+/// Expect one ioctl `request` on descriptor [`FD`] whose argument, a `T`, has exactly the bytes
+/// `want`; the kernel's answer is `reply`, written back over the argument when it is Ok.
+pub(crate) fn expect_ioctl<T: Zeroed>(
+    mock: &mut MockSyscalls,
+    request: Request<T>,
+    want: T,
+    reply: Result<T, Errno>,
+) {
+    let want = zelle_sys::as_bytes(&want).to_vec();
+    let reply = reply.map(|out| zelle_sys::as_bytes(&out).to_vec());
+    mock.expect_ioctl()
+        .withf(move |&fd, &req, &arg| {
+            // SAFETY: the backend passes a live T for this request.
+            fd == FD && req == request.number() && unsafe { bytes_at::<T>(arg) } == want.as_slice()
+        })
+        .times(1)
+        .returning(move |_, _, arg| match &reply {
+            Ok(out) => {
+                // SAFETY: as above; the kernel writes the request back in place.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(out.as_ptr(), arg.cast::<u8>(), out.len())
+                };
+                Ok(0)
+            }
+            Err(e) => Err(*e),
         });
 }
