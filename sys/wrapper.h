@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <sys/jail.h>
+/* fs/devfs/devfs.h declares TAILQ_HEADs without including sys/queue.h itself. */
 #include <sys/queue.h>
 #include <fs/devfs/devfs.h>
 
