@@ -67,7 +67,16 @@ impl Place {
     fn spawn(&self, worker: &str, role: &str, extra: &[(&str, String)]) -> Child {
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args(["--ignored", "--exact", worker, "--test-threads=1", "-q"])
+            .args([
+                "--ignored",
+                "--exact",
+                worker,
+                "--test-threads=1",
+                "--nocapture",
+            ])
+            // Only the harness's lines go to stdout (a worker is no test of its own); a
+            // failing worker's panic goes to stderr.
+            .stdout(std::process::Stdio::null())
             .env(STATE_ENV, &self.sim)
             .env(NET_STATE_ENV, &self.net)
             .env(DIR_ENV, &self.dir)

@@ -89,7 +89,15 @@ fn shim_processes_share_the_network_state() {
         .iter()
         .map(|name| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--ignored", "--exact", "worker", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "worker",
+                    "--test-threads=1",
+                    "--nocapture",
+                ])
+                // The harness's lines only; a failing worker's panic goes to stderr.
+                .stdout(std::process::Stdio::null())
                 .env(STATE_ENV, &sim_state)
                 .env("ZELLE_TEST_NET_STATE", &net_state)
                 .env("ZELLE_TEST_ROOT", &root)
