@@ -24,14 +24,12 @@
 
 use crate::fault::Op;
 use crate::kernel::SimKernel;
-use crate::machine::Machine;
+use crate::machine::{failed, Machine};
 use crate::mount::is_under;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zelle_core::kernel::devfs::DEVFS_MAXPTRNLEN;
-use zelle_core::kernel::{
-    DevfsRule, DevfsRuleId, DevfsRules, DevfsVisibility, Errno, KResult, KernelError,
-};
+use zelle_core::kernel::{DevfsRule, DevfsRuleId, DevfsRules, DevfsVisibility, Errno, KResult};
 
 /// vfs.devfs.rule_depth's default: an included ruleset's own includes are not run.
 const RULE_DEPTH: u32 = 1;
@@ -206,10 +204,6 @@ fn class(p: &[u8]) -> Option<(impl Fn(u8) -> bool, &[u8])> {
     }
     let test = move |c: u8| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != negate;
     Some((test, &p[i + 1..]))
-}
-
-fn fail(op: Op) -> impl Fn(Errno) -> KernelError {
-    move |errno| KernelError::errno(op, errno)
 }
 
 /// `devfs_rule_match`: no condition matches every node; a pattern must match the node's path
@@ -715,43 +709,44 @@ impl DevfsRules for SimKernel {
     fn devfs_add_rule(&self, mount: &str, rule: &DevfsRule) -> KResult<()> {
         let op = Op::DevfsAddRule;
         self.call(op, &(mount, rule), |m| {
-            m.devfs_add_rule_rule(mount, rule).map_err(fail(op))
+            m.devfs_add_rule_rule(mount, rule).map_err(failed(op))
         })
     }
     fn devfs_delete_rule(&self, mount: &str, id: DevfsRuleId) -> KResult<()> {
         let op = Op::DevfsDeleteRule;
         self.call(op, &(mount, id), |m| {
-            m.devfs_delete_rule_rule(mount, id).map_err(fail(op))
+            m.devfs_delete_rule_rule(mount, id).map_err(failed(op))
         })
     }
     fn devfs_apply_rule(&self, mount: &str, rule: &DevfsRule) -> KResult<()> {
         let op = Op::DevfsApplyRule;
         self.call(op, &(mount, rule), |m| {
-            m.devfs_apply_rule_rule(mount, rule).map_err(fail(op))
+            m.devfs_apply_rule_rule(mount, rule).map_err(failed(op))
         })
     }
     fn devfs_next_rule(&self, mount: &str, after: DevfsRuleId) -> KResult<DevfsRule> {
         let op = Op::DevfsNextRule;
         self.call(op, &(mount, after), |m| {
-            m.devfs_next_rule_rule(mount, after).map_err(fail(op))
+            m.devfs_next_rule_rule(mount, after).map_err(failed(op))
         })
     }
     fn devfs_use_ruleset(&self, mount: &str, ruleset: u16) -> KResult<()> {
         let op = Op::DevfsUseRuleset;
         self.call(op, &(mount, ruleset), |m| {
-            m.devfs_use_ruleset_rule(mount, ruleset).map_err(fail(op))
+            m.devfs_use_ruleset_rule(mount, ruleset).map_err(failed(op))
         })
     }
     fn devfs_apply_ruleset(&self, mount: &str, ruleset: u16) -> KResult<()> {
         let op = Op::DevfsApplyRuleset;
         self.call(op, &(mount, ruleset), |m| {
-            m.devfs_apply_ruleset_rule(mount, ruleset).map_err(fail(op))
+            m.devfs_apply_ruleset_rule(mount, ruleset)
+                .map_err(failed(op))
         })
     }
     fn devfs_next_ruleset(&self, mount: &str, after: u16) -> KResult<u16> {
         let op = Op::DevfsNextRuleset;
         self.call(op, &(mount, after), |m| {
-            m.devfs_next_ruleset_rule(mount, after).map_err(fail(op))
+            m.devfs_next_ruleset_rule(mount, after).map_err(failed(op))
         })
     }
 }

@@ -18,14 +18,14 @@
 
 use crate::fault::Op;
 use crate::kernel::SimKernel;
-use crate::machine::Machine;
+use crate::machine::{failed, Machine};
 use crate::mount::host_errno;
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use zelle_core::kernel::files::temporary_beside;
-use zelle_core::kernel::{Errno, FileType, Files, KResult, KernelError};
+use zelle_core::kernel::{Errno, FileType, Files, KResult};
 
 /// `MAXSYMLINKS` (`sys/sys/param.h`).
 const MAXSYMLINKS: usize = 32;
@@ -250,29 +250,25 @@ fn components(path: &str) -> Vec<String> {
         .collect()
 }
 
-fn fail(op: Op) -> impl Fn(Errno) -> KernelError {
-    move |errno| KernelError::errno(op, errno)
-}
-
 impl Files for SimKernel {
     fn stat_beneath(&self, root: &str, path: &str) -> KResult<FileType> {
         self.call(Op::StatBeneath, &(root, path), |m| {
             m.stat_beneath_rule(root, path)
-                .map_err(fail(Op::StatBeneath))
+                .map_err(failed(Op::StatBeneath))
         })
     }
 
     fn read_link_beneath(&self, root: &str, path: &str) -> KResult<String> {
         self.call(Op::ReadLinkBeneath, &(root, path), |m| {
             m.read_link_beneath_rule(root, path)
-                .map_err(fail(Op::ReadLinkBeneath))
+                .map_err(failed(Op::ReadLinkBeneath))
         })
     }
 
     fn create_beneath(&self, root: &str, path: &str, kind: FileType, mode: u32) -> KResult<()> {
         self.call(Op::CreateBeneath, &(root, path, kind, mode), |m| {
             m.create_beneath_rule(root, path, kind, mode)
-                .map_err(fail(Op::CreateBeneath))
+                .map_err(failed(Op::CreateBeneath))
         })
     }
 
@@ -280,7 +276,7 @@ impl Files for SimKernel {
         let args = (root, path, contents.len(), mode);
         self.call(Op::WriteBeneath, &args, |m| {
             m.write_beneath_rule(root, path, contents, mode)
-                .map_err(fail(Op::WriteBeneath))
+                .map_err(failed(Op::WriteBeneath))
         })
     }
 }

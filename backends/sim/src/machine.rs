@@ -7,7 +7,13 @@ use crate::{host::HostState, jail::JailState, mount::MountState, net::NetState};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use zelle_core::kernel::{KResult, KernelError, Release};
+use zelle_core::kernel::{Errno, KResult, KernelError, Release};
+
+/// `errno` as `op`'s kernel error: for the rules that answer a bare errno,
+/// `rule().map_err(failed(op))`.
+pub(crate) fn failed(op: Op) -> impl Fn(Errno) -> KernelError {
+    move |errno| KernelError::errno(op, errno)
+}
 
 /// How a simulated machine starts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

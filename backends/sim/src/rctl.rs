@@ -33,7 +33,7 @@
 use crate::fault::Op;
 use crate::host::{Access, HostState, Sysctl};
 use crate::kernel::SimKernel;
-use crate::machine::Machine;
+use crate::machine::{failed, Machine};
 use crate::process::RunState;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -644,10 +644,6 @@ fn request(text: impl ToString) -> Vec<u8> {
     bytes
 }
 
-fn fail(op: Op) -> impl Fn(Errno) -> KernelError {
-    move |errno| KernelError::errno(op, errno)
-}
-
 fn bad_output(op: Op) -> impl Fn(zelle_core::kernel::rctl::RctlParseError) -> KernelError {
     move |e| KernelError::with_message(op, Errno::EIO, e.to_string())
 }
@@ -661,7 +657,7 @@ impl ResourceLimits for SimKernel {
         let op = Op::RctlAddRule;
         self.call(op, &rule.to_string(), |m| {
             m.rctl_add_rule_rule(&request(rule), false)
-                .map_err(fail(op))
+                .map_err(failed(op))
         })
     }
 
@@ -669,7 +665,7 @@ impl ResourceLimits for SimKernel {
         let op = Op::RctlRemoveRule;
         self.call(op, &filter.to_string(), |m| {
             m.rctl_remove_rule_rule(&request(filter), false)
-                .map_err(fail(op))
+                .map_err(failed(op))
         })
     }
 
@@ -678,7 +674,7 @@ impl ResourceLimits for SimKernel {
         self.call(op, &filter.to_string(), |m| {
             let text = m
                 .rctl_get_rules_rule(&request(filter), TYPED_OUTBUF, false)
-                .map_err(fail(op))?;
+                .map_err(failed(op))?;
             parse_rules(&text).map_err(bad_output(op))
         })
     }
@@ -688,7 +684,7 @@ impl ResourceLimits for SimKernel {
         self.call(op, &filter.to_string(), |m| {
             let text = m
                 .rctl_get_racct_rule(&request(filter), TYPED_OUTBUF, false)
-                .map_err(fail(op))?;
+                .map_err(failed(op))?;
             parse_racct(&text).map_err(bad_output(op))
         })
     }

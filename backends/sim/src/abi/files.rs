@@ -7,7 +7,7 @@
 use super::{Open, SimSyscalls};
 use crate::fault::Op;
 use crate::files::Beneath;
-use crate::machine::Machine;
+use crate::machine::{failed, Machine};
 use crate::mount::host_errno;
 use core::ffi::{c_int, CStr};
 use std::fs;
@@ -33,10 +33,6 @@ const OPEN_FLAGS: u32 = O_ACCMODE
 
 fn c_str(path: &CStr) -> Result<&str, Errno> {
     path.to_str().map_err(|_| Errno::EINVAL)
-}
-
-fn kernel(op: Op) -> impl Fn(Errno) -> KernelError {
-    move |errno| KernelError::errno(op, errno)
 }
 
 impl SimSyscalls {
@@ -99,7 +95,7 @@ impl SimSyscalls {
             }
             let file = self.call(Op::CreateBeneath, &(&dir, &path, flags, mode), |m| {
                 let found = Self::lookup(m, &dir, &path, beneath, false)
-                    .map_err(kernel(Op::CreateBeneath))?;
+                    .map_err(failed(Op::CreateBeneath))?;
                 fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
@@ -137,7 +133,7 @@ impl SimSyscalls {
         }
         self.call(Op::CreateBeneath, &(&dir, &path, mode), |m| {
             m.create_beneath_rule(&dir, &path, FileType::Directory, mode)
-                .map_err(kernel(Op::CreateBeneath))
+                .map_err(failed(Op::CreateBeneath))
         })
     }
 
@@ -157,7 +153,7 @@ impl SimSyscalls {
         let follow = flags & AT_SYMLINK_NOFOLLOW == 0;
         self.call(Op::StatBeneath, &(&dir, &path, flags), |m| {
             let found =
-                Self::lookup(m, &dir, &path, beneath, follow).map_err(kernel(Op::StatBeneath))?;
+                Self::lookup(m, &dir, &path, beneath, follow).map_err(failed(Op::StatBeneath))?;
             let meta = fs::symlink_metadata(m.host_of(&found))
                 .map_err(|e| KernelError::errno(Op::StatBeneath, host_errno(&e)))?;
             let kind = meta.file_type();
@@ -187,7 +183,7 @@ impl SimSyscalls {
         }
         let target = self.call(Op::ReadLinkBeneath, &(&dir, &path), |m| {
             m.read_link_beneath_rule(&dir, &path)
-                .map_err(kernel(Op::ReadLinkBeneath))
+                .map_err(failed(Op::ReadLinkBeneath))
         })?;
         // readlink(2) truncates silently to the buffer (vn_readlink).
         let n = target.len().min(buf.len());

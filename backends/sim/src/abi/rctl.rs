@@ -6,8 +6,9 @@
 
 use super::SimSyscalls;
 use crate::fault::Op;
+use crate::machine::failed;
 use core::ffi::c_int;
-use zelle_core::kernel::{Errno, KernelError, Vnet};
+use zelle_core::kernel::{Errno, Vnet};
 
 impl SimSyscalls {
     pub(super) fn rctl_syscall(
@@ -23,19 +24,18 @@ impl SimSyscalls {
             let end = inbuf.iter().position(|&b| b == 0).unwrap_or(inbuf.len());
             String::from_utf8_lossy(&inbuf[..end]).into_owned()
         };
-        let fail = |op| move |e| KernelError::errno(op, e);
         let answer = match number {
             528 => {
                 let op = Op::RctlAddRule;
                 self.call(op, &text, |m| {
-                    m.rctl_add_rule_rule(inbuf, jailed).map_err(fail(op))
+                    m.rctl_add_rule_rule(inbuf, jailed).map_err(failed(op))
                 })?;
                 None
             }
             529 => {
                 let op = Op::RctlRemoveRule;
                 self.call(op, &text, |m| {
-                    m.rctl_remove_rule_rule(inbuf, jailed).map_err(fail(op))
+                    m.rctl_remove_rule_rule(inbuf, jailed).map_err(failed(op))
                 })?;
                 None
             }
@@ -43,14 +43,14 @@ impl SimSyscalls {
                 let op = Op::RctlGetRules;
                 Some(self.call(op, &text, |m| {
                     m.rctl_get_rules_rule(inbuf, outbuf.len(), jailed)
-                        .map_err(fail(op))
+                        .map_err(failed(op))
                 })?)
             }
             525 => {
                 let op = Op::RctlGetRacct;
                 Some(self.call(op, &text, |m| {
                     m.rctl_get_racct_rule(inbuf, outbuf.len(), jailed)
-                        .map_err(fail(op))
+                        .map_err(failed(op))
                 })?)
             }
             // Any other number is not a call the door knows (the kernel's nosys).
