@@ -8,11 +8,14 @@
 //! when there is one: the races are about locks, not durability, and fsync on a disk costs
 //! more than the calls themselves.
 
+mod common;
+
+use common::jail;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use zelle_core::kernel::{JailFlags, JailParams, Jails, Jid, NetworkInterfaces, VnetMode};
+use zelle_core::kernel::{Jid, NetworkInterfaces};
 use zelle_core::network::{
     AttachRequest, Dns, NetState, NetStore, NetworkConfig, NetworkError, NetworkStatus, Networks,
 };
@@ -142,19 +145,6 @@ fn barrier(dir: &Path, round: usize, role: &str) {
         );
         std::thread::sleep(Duration::from_millis(1));
     }
-}
-
-fn jail(kernel: &SimKernel, root: &Path, name: &str) -> Jid {
-    let path = root.join(name);
-    std::fs::create_dir_all(&path).unwrap();
-    let params = JailParams {
-        name: Some(name.into()),
-        path: Some(path.to_string_lossy().into_owned()),
-        persist: Some(true),
-        vnet: Some(VnetMode::New),
-        ..JailParams::default()
-    };
-    kernel.jail_set(&params, JailFlags::CREATE).unwrap()
 }
 
 fn request(id: &str, jid: Jid) -> AttachRequest {

@@ -1,11 +1,13 @@
 //! zelle's network state in a file: shim processes attaching containers at the same time, on
 //! one simulated machine, never hand out one address twice, and a restarted shim remembers.
 
+mod common;
+
+use common::jail;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use zelle_core::kernel::{JailFlags, JailParams, Jails, Jid, VnetMode};
 use zelle_core::network::{
     AttachRequest, Dns, NetState, NetStore, NetworkConfig, NetworkError, Networks,
 };
@@ -17,19 +19,6 @@ const PER_WORKER: usize = 8;
 fn networks(sim_state: &Path, net_state: &Path) -> Networks<SimKernel, FileNetStore> {
     let kernel = SimKernel::shared(sim_state, SimConfig::default());
     Networks::new(Arc::new(kernel), FileNetStore::new(net_state))
-}
-
-fn jail(kernel: &SimKernel, root: &Path, name: &str) -> Jid {
-    let path = root.join(name);
-    std::fs::create_dir_all(&path).unwrap();
-    let params = JailParams {
-        name: Some(name.into()),
-        path: Some(path.to_string_lossy().into_owned()),
-        persist: Some(true),
-        vnet: Some(VnetMode::New),
-        ..JailParams::default()
-    };
-    kernel.jail_set(&params, JailFlags::CREATE).unwrap()
 }
 
 fn attach(nets: &Networks<SimKernel, FileNetStore>, root: &Path, id: &str) -> String {
