@@ -66,9 +66,7 @@ pub fn prepare_mountpoint<K: Files + ?Sized>(
     destination: &str,
     kind: Mountpoint,
 ) -> Result<String, MountpointError> {
-    let fail = |make: fn(String, String) -> MountpointError, at: &[Step]| {
-        make(destination.to_string(), format!("/{}", joined(at)))
-    };
+    let at = |steps: &[Step]| format!("/{}", joined(steps));
     if !destination.starts_with('/') {
         return Err(MountpointError::NotAbsolute {
             destination: destination.to_string(),
@@ -90,7 +88,10 @@ pub fn prepare_mountpoint<K: Files + ?Sized>(
             "." => continue,
             ".." => {
                 if resolved.pop().is_none() {
-                    return Err(fail(dot_dot_escape, &resolved));
+                    return Err(MountpointError::DotDotEscape {
+                        destination: destination.to_string(),
+                        at: at(&resolved),
+                    });
                 }
                 continue;
             }
@@ -109,8 +110,9 @@ pub fn prepare_mountpoint<K: Files + ?Sized>(
         let here = joined(&resolved);
         match kernel.stat_beneath(root, &here) {
             Err(e) if e.code() == Some(Errno::ENOENT) => {
-                resolved.pop();
-                resolved.push(Step::missing(name_of(&here), want));
+                if let Some(step) = resolved.last_mut() {
+                    step.missing = Some(want);
+                }
             }
             Err(e) => return Err(kernel_error(e)),
             Ok(FileType::Symlink) => {
@@ -137,14 +139,32 @@ pub fn prepare_mountpoint<K: Files + ?Sized>(
                 pending = spliced;
             }
             Ok(FileType::Directory) if want == FileType::Directory => {}
-            Ok(FileType::Directory) => return Err(fail(not_a_file, &resolved)),
+            Ok(FileType::Directory) => {
+                return Err(MountpointError::NotAFile {
+                    destination: destination.to_string(),
+                    at: at(&resolved),
+                })
+            }
             Ok(FileType::Regular) if want == FileType::Regular => {}
-            Ok(FileType::Regular) => return Err(fail(not_a_directory, &resolved)),
-            Ok(FileType::Other) => return Err(fail(special, &resolved)),
+            Ok(FileType::Regular) => {
+                return Err(MountpointError::NotADirectory {
+                    destination: destination.to_string(),
+                    at: at(&resolved),
+                })
+            }
+            Ok(FileType::Other) => {
+                return Err(MountpointError::Special {
+                    destination: destination.to_string(),
+                    at: at(&resolved),
+                })
+            }
         }
     }
     if resolved.is_empty() && kind == Mountpoint::File {
-        return Err(fail(not_a_file, &resolved));
+        return Err(MountpointError::NotAFile {
+            destination: destination.to_string(),
+            at: at(&resolved),
+        });
     }
     for (ix, step) in resolved.iter().enumerate() {
         if let Some(kind) = step.missing {
@@ -192,26 +212,6 @@ fn joined(steps: &[Step]) -> String {
         .map(|s| s.name.as_str())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-fn name_of(path: &str) -> String {
-    path.rsplit('/').next().unwrap_or(path).to_string()
-}
-
-fn dot_dot_escape(destination: String, at: String) -> MountpointError {
-    MountpointError::DotDotEscape { destination, at }
-}
-
-fn not_a_file(destination: String, at: String) -> MountpointError {
-    MountpointError::NotAFile { destination, at }
-}
-
-fn not_a_directory(destination: String, at: String) -> MountpointError {
-    MountpointError::NotADirectory { destination, at }
-}
-
-fn special(destination: String, at: String) -> MountpointError {
-    MountpointError::Special { destination, at }
 }
 
 fn components(path: &str) -> Vec<String> {
