@@ -148,6 +148,7 @@ fn ctr_on_containerd_1_6_with_a_freebsd_image() {
         domainname: None,
         process: containerd_process(&["/bin/sh"], &[PATH, "TERM=xterm"], &[0, 5], true),
         mounts: freebsd_dev_mounts(),
+        devfs_ruleset: 4,
         hooks: HooksPlan::default(),
         limits: vec![],
         freebsd: FreeBsd::default(),
@@ -192,6 +193,7 @@ fn nerdctl_with_a_linux_image_and_no_network() {
             true,
         ),
         mounts: freebsd_dev_mounts(),
+        devfs_ruleset: 4,
         hooks: HooksPlan::default(),
         limits: vec![],
         freebsd: FreeBsd::default(),
@@ -321,10 +323,11 @@ fn containerd_linux_default_mounts_are_mapped_or_dropped() {
             false,
         ),
         mounts: expected_mounts,
+        devfs_ruleset: 4,
         hooks: HooksPlan::default(),
         limits: vec![
             RctlLimit {
-                resource: RctlResource::Memoryuse,
+                resource: RctlResource::MemoryUse,
                 amount: 536_870_912,
                 action: RctlAction::Deny,
                 from: s("linux.resources.memory.limit"),
@@ -461,6 +464,7 @@ fn a_spec_with_a_freebsd_section() {
                 "mounts[3]",
             ),
         ],
+        devfs_ruleset: 5,
         hooks: HooksPlan {
             create_runtime: vec![HookPlan {
                 path: s(hook_path),
@@ -479,11 +483,11 @@ fn a_spec_with_a_freebsd_section() {
             ..HooksPlan::default()
         },
         limits: vec![
-            limit(RctlResource::Memoryuse, 512 << 20),
-            limit(RctlResource::Maxproc, 100),
+            limit(RctlResource::MemoryUse, 512 << 20),
+            limit(RctlResource::MaxProc, 100),
             limit(RctlResource::Pcpu, 50),
-            limit(RctlResource::Openfiles, 1024),
-            limit(RctlResource::Vmemoryuse, 2 << 30),
+            limit(RctlResource::OpenFiles, 1024),
+            limit(RctlResource::VMemoryUse, 2 << 30),
         ],
         freebsd: FreeBsd {
             devices: Some(vec![FreeBsdDevice {
@@ -1247,13 +1251,13 @@ fn rctl_annotation_overrides_linux_resources_and_says_so() {
         limits,
         [
             (
-                RctlResource::Memoryuse,
+                RctlResource::MemoryUse,
                 2 << 30,
                 RctlAction::Deny,
                 "annotations[\"org.zelle.rctl\"]"
             ),
             (
-                RctlResource::Maxproc,
+                RctlResource::MaxProc,
                 64,
                 RctlAction::Deny,
                 "linux.resources.pids.limit"
@@ -1265,7 +1269,7 @@ fn rctl_annotation_overrides_linux_resources_and_says_so() {
                 "linux.resources.cpu.quota"
             ),
             (
-                RctlResource::Readbps,
+                RctlResource::ReadBps,
                 10 << 20,
                 RctlAction::Throttle,
                 "annotations[\"org.zelle.rctl\"]"

@@ -116,6 +116,12 @@ resources! {
     WriteIops = "writeiops",
 }
 
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Resource {
     /// The kernel's index (`RACCT_*`).
     pub fn index(self) -> usize {

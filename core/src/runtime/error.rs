@@ -58,3 +58,54 @@ impl Warnings {
         });
     }
 }
+
+/// Why a runtime step failed. Each names what the user asked for: the container, and the
+/// field of config.json or the step at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("container {id:?}: {source}")]
+    Bundle { id: String, source: BundleError },
+    #[error(transparent)]
+    JailName(#[from] crate::runtime::jail::JailNameError),
+    #[error("container {id:?}: {field}: {source}")]
+    Mountpoint {
+        id: String,
+        field: String,
+        source: crate::runtime::mountpoint::MountpointError,
+    },
+    /// A field zelle refuses at this step (a root mount of an unknown type, say).
+    #[error("container {id:?}: {reason}")]
+    Refused { id: String, reason: String },
+    #[error("container {id:?}: {during}: {source}")]
+    Kernel {
+        id: String,
+        during: String,
+        source: crate::kernel::KernelError,
+    },
+    #[error("container {id:?}: network: {source}")]
+    Network {
+        id: String,
+        source: crate::network::NetworkError,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::runtime::state::StoreError),
+    #[error("container {0:?} does not exist")]
+    NotFound(String),
+    #[error("container {id:?} has no process {exec_id:?}")]
+    NoProcess { id: String, exec_id: String },
+    #[error("container {id:?} is {status}, and {action} needs it {wanted}")]
+    WrongState {
+        id: String,
+        status: &'static str,
+        action: &'static str,
+        wanted: &'static str,
+    },
+    #[error("container {id:?}: {first}; undoing it left behind: {}", leftovers.join("; "))]
+    UndoIncomplete {
+        id: String,
+        first: Box<RuntimeError>,
+        leftovers: Vec<String>,
+    },
+    #[error("container {id:?}: delete left behind: {}", leftovers.join("; "))]
+    TeardownIncomplete { id: String, leftovers: Vec<String> },
+}

@@ -6,134 +6,48 @@ use super::json::{join, typed};
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::fmt;
 
-/// An rctl resource (`sys/sys/racct.h`, kern_rctl.c `resourcenames[]`; FACTS-kernel-runtime
-/// §1), in the kernel's index order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RctlResource {
-    Cputime,
-    Datasize,
-    Stacksize,
-    Coredumpsize,
-    Memoryuse,
-    Memorylocked,
-    Maxproc,
-    Openfiles,
-    Vmemoryuse,
-    Pseudoterminals,
-    Swapuse,
-    Nthr,
-    Msgqqueued,
-    Msgqsize,
-    Nmsgq,
-    Nsem,
-    Nsemop,
-    Nshm,
-    Shmsize,
-    Wallclock,
-    Pcpu,
-    Readbps,
-    Writebps,
-    Readiops,
-    Writeiops,
+/// The resource names zelle's limits use are the kernel's: [`Resource`] (in index order) and
+/// [`RctlAction`].
+pub use crate::kernel::rctl::{RctlAction, Resource as RctlResource};
+
+/// The resource of that name, in any case (the kernel matches with strcasecmp).
+fn resource_named(name: &str) -> Option<RctlResource> {
+    RctlResource::ALL
+        .iter()
+        .copied()
+        .find(|r| r.name().eq_ignore_ascii_case(name))
 }
 
-/// Each resource with its name, in index order (`RACCT_CPU` 0 … `RACCT_WRITEIOPS` 24).
-const NAMES: [(RctlResource, &str); 25] = {
+/// The action zelle's limit takes: deny, or throttle for the four decaying I/O resources,
+/// which cannot be denied (kern_rctl.c rctl_rule_add). cputime and wallclock take neither, so
+/// zelle sets no limit on them.
+fn action_for(resource: RctlResource) -> Option<RctlAction> {
     use RctlResource::*;
-    [
-        (Cputime, "cputime"),
-        (Datasize, "datasize"),
-        (Stacksize, "stacksize"),
-        (Coredumpsize, "coredumpsize"),
-        (Memoryuse, "memoryuse"),
-        (Memorylocked, "memorylocked"),
-        (Maxproc, "maxproc"),
-        (Openfiles, "openfiles"),
-        (Vmemoryuse, "vmemoryuse"),
-        (Pseudoterminals, "pseudoterminals"),
-        (Swapuse, "swapuse"),
-        (Nthr, "nthr"),
-        (Msgqqueued, "msgqqueued"),
-        (Msgqsize, "msgqsize"),
-        (Nmsgq, "nmsgq"),
-        (Nsem, "nsem"),
-        (Nsemop, "nsemop"),
-        (Nshm, "nshm"),
-        (Shmsize, "shmsize"),
-        (Wallclock, "wallclock"),
-        (Pcpu, "pcpu"),
-        (Readbps, "readbps"),
-        (Writebps, "writebps"),
-        (Readiops, "readiops"),
-        (Writeiops, "writeiops"),
-    ]
-};
-
-impl RctlResource {
-    /// Every resource, in the kernel's index order.
-    pub fn all() -> impl Iterator<Item = RctlResource> {
-        NAMES.iter().map(|(r, _)| *r)
-    }
-
-    /// The name rctl(8) and the kernel use.
-    pub fn name(self) -> &'static str {
-        NAMES[self as usize].1
-    }
-
-    /// The resource of that name, in any case (the kernel matches with strcasecmp).
-    pub fn from_name(name: &str) -> Option<RctlResource> {
-        NAMES
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(name))
-            .map(|(r, _)| *r)
-    }
-
-    /// The action zelle's limit takes: deny, or throttle for the four decaying I/O
-    /// resources, which cannot be denied (kern_rctl.c rctl_rule_add). cputime and wallclock
-    /// take neither, so zelle sets no limit on them.
-    pub fn action(self) -> Option<RctlAction> {
-        use RctlResource::*;
-        match self {
-            Cputime | Wallclock => None,
-            Readbps | Writebps | Readiops | Writeiops => Some(RctlAction::Throttle),
-            _ => Some(RctlAction::Deny),
-        }
-    }
-
-    /// Whether an amount is a size in bytes (so `512m` means 512 MiB).
-    fn is_bytes(self) -> bool {
-        use RctlResource::*;
-        matches!(
-            self,
-            Datasize
-                | Stacksize
-                | Coredumpsize
-                | Memoryuse
-                | Memorylocked
-                | Vmemoryuse
-                | Swapuse
-                | Msgqsize
-                | Shmsize
-                | Readbps
-                | Writebps
-        )
+    match resource {
+        CpuTime | WallClock => None,
+        ReadBps | WriteBps | ReadIops | WriteIops => Some(RctlAction::Throttle),
+        _ => Some(RctlAction::Deny),
     }
 }
 
-impl fmt::Display for RctlResource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RctlAction {
-    Deny,
-    Throttle,
+/// Whether an amount is a size in bytes (so `512m` means 512 MiB).
+fn is_bytes(resource: RctlResource) -> bool {
+    use RctlResource::*;
+    matches!(
+        resource,
+        DataSize
+            | StackSize
+            | CoreDumpSize
+            | MemoryUse
+            | MemoryLocked
+            | VMemoryUse
+            | SwapUse
+            | MsgqSize
+            | ShmSize
+            | ReadBps
+            | WriteBps
+    )
 }
 
 /// One per-jail limit: the rule `jail:<name>:<resource>:<action>=<amount>`.
@@ -172,7 +86,7 @@ pub(crate) fn read_linux_resources(
         let mpath = join(path, "memory");
         // A limit of -1 (or 0) is no limit.
         if let Some(bytes) = memory.limit().filter(|&l| l > 0) {
-            limit(RctlResource::Memoryuse, bytes as u64, join(&mpath, "limit"));
+            limit(RctlResource::MemoryUse, bytes as u64, join(&mpath, "limit"));
         }
         let unhonoured = [
             (
@@ -222,7 +136,7 @@ pub(crate) fn read_linux_resources(
     if let Some(pids) = resources.pids() {
         if pids.limit() > 0 {
             limit(
-                RctlResource::Maxproc,
+                RctlResource::MaxProc,
                 pids.limit() as u64,
                 join(path, "pids.limit"),
             );
@@ -324,17 +238,18 @@ pub(crate) fn parse_rctl_annotation(
         let (name, amount) = item
             .split_once('=')
             .ok_or_else(|| bad("expected resource=amount".into()))?;
-        let resource = RctlResource::from_name(name.trim())
+        let resource = resource_named(name.trim())
             .ok_or_else(|| bad(format!("{name:?} is not an rctl resource")))?;
-        let action = resource.action().ok_or_else(|| {
+        let action = action_for(resource).ok_or_else(|| {
             bad(format!(
-                "{resource} can be neither denied nor throttled (kern_rctl.c)"
+                "{} can be neither denied nor throttled (kern_rctl.c)",
+                resource.name()
             ))
         })?;
-        let amount = parse_amount(amount.trim(), resource.is_bytes()).ok_or_else(|| {
+        let amount = parse_amount(amount.trim(), is_bytes(resource)).ok_or_else(|| {
             bad(format!(
                 "{amount:?} is not an amount (a number{})",
-                if resource.is_bytes() {
+                if is_bytes(resource) {
                     ", with k, m, g, t, p or e for sizes"
                 } else {
                     ""
@@ -342,7 +257,7 @@ pub(crate) fn parse_rctl_annotation(
             ))
         })?;
         if limits.iter().any(|l| l.resource == resource) {
-            return Err(bad(format!("{resource} is given twice")));
+            return Err(bad(format!("{} is given twice", resource.name())));
         }
         limits.push(RctlLimit {
             resource,
@@ -410,19 +325,12 @@ mod tests {
     }
 
     #[test]
-    fn every_resource_has_its_kernel_name_in_index_order() {
-        for (i, (resource, _)) in NAMES.iter().enumerate() {
-            assert_eq!(*resource as usize, i, "{resource:?}");
-        }
-        let names: Vec<&str> = RctlResource::all().map(|r| r.name()).collect();
-        assert_eq!(names.len(), 25);
-        assert_eq!(
-            (names[0], names[4], names[20], names[24]),
-            ("cputime", "memoryuse", "pcpu", "writeiops")
-        );
-        for r in RctlResource::all() {
-            let json = serde_json::to_value(r).unwrap();
-            assert_eq!(json, serde_json::Value::String(r.name().into()));
-        }
+    fn resources_are_found_by_their_kernel_name_in_any_case() {
+        assert_eq!(resource_named("MemoryUse"), Some(RctlResource::MemoryUse));
+        assert_eq!(resource_named("pcpu"), Some(RctlResource::Pcpu));
+        assert_eq!(resource_named("memory"), None);
+        assert_eq!(action_for(RctlResource::ReadBps), Some(RctlAction::Throttle));
+        assert_eq!(action_for(RctlResource::WallClock), None);
+        assert!(is_bytes(RctlResource::VMemoryUse) && !is_bytes(RctlResource::MaxProc));
     }
 }

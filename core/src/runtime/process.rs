@@ -36,6 +36,16 @@ pub struct ProcessPlan {
 }
 
 impl ProcessPlan {
+    /// Read an OCI `process` object on its own (containerd's Exec sends one); the warnings
+    /// name the fields not carried out.
+    pub fn parse(process: &[u8]) -> Result<(ProcessPlan, Vec<super::Warning>), BundleError> {
+        let value: Value = serde_json::from_slice(process)
+            .map_err(|e| BundleError::Syntax(format!("process: not valid JSON: {e}")))?;
+        let mut w = Warnings::default();
+        let plan = read_process(&value, &mut w)?;
+        Ok((plan, w.0))
+    }
+
     /// The kernel contract's spawn request for this process.
     pub fn to_process_spec(&self, jail: Option<Jid>, stdio: Stdio) -> ProcessSpec {
         ProcessSpec {

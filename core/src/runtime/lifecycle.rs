@@ -1,0 +1,699 @@
+//! The container's life: create → created → running (paused within it) → stopped → deleted,
+//! with exec processes beside the init.
+//!
+//! Every kernel change is written to the state directory ([`ContainerStore`]) before it is
+//! made, so that a runtime dying at any point leaves a record a fresh runtime's
+//! [`Runtime::delete`] undoes (see [`teardown`](super::teardown)). A create that fails undoes
+//! what it made, and the machine is as it was before.
+
+use super::bundle::{BundleSpec, ImageKind};
+use super::error::{RuntimeError, Warning};
+use super::etc_files::write_network_files;
+use super::jail::{jail_name, jail_params, JailNetwork};
+use super::mountpoint::{prepare_mountpoint, Mountpoint};
+use super::network_plan::NetworkMode;
+use super::process::ProcessPlan;
+use super::rootfs::{self, RootfsMount};
+use super::state::{ContainerState, ContainerStore, MountRecord, ProcessRecord, Status};
+use super::teardown::tear_down;
+use crate::kernel::process::ExitStatus;
+use crate::kernel::rctl::RctlRule;
+use crate::kernel::{
+    Errno, FileType, IpMode, JailFlags, Jid, Kernel, KernelError, MountRequest, Op, Pid, Signal,
+    Stdio,
+};
+use crate::network::{AttachRequest, Dns, NetStore, Networks};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+/// What the runtime needs to know of its host.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeConfig {
+    /// The host's resolver settings, for the containers' /etc/resolv.conf.
+    pub dns: Dns,
+}
+
+/// Create's input: what containerd's CreateTaskRequest carries.
+#[derive(Clone, Debug)]
+pub struct CreateRequest {
+    pub id: String,
+    /// The bundle directory, absolute.
+    pub bundle: String,
+    /// config.json's bytes.
+    pub config: Vec<u8>,
+    /// The root's mounts; empty when the bundle's root is ready as it is.
+    pub rootfs: Vec<RootfsMount>,
+}
+
+/// What Create reports.
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub jid: Jid,
+    /// Settings of config.json not carried out, each naming its field.
+    pub warnings: Vec<Warning>,
+}
+
+/// A process's exit, as the runtime recorded it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exited {
+    pub id: String,
+    /// `None` for the init.
+    pub exec_id: Option<String>,
+    pub pid: Pid,
+    pub status: ExitStatus,
+}
+
+/// The OCI runtime-spec `state` of a container.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OciState {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: String,
+    pub id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    pub bundle: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The default search path when the process's env has no PATH (containerd's default).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// How often pause looks again for processes forked while it stopped the others.
+const PAUSE_ROUNDS: usize = 16;
+
+/// What this runtime process remembers of a container it created (lost with the process;
+/// the state directory has what cleanup needs).
+struct Plan {
+    spec: BundleSpec,
+    /// The init's argv[0], found in the root along the process's PATH.
+    executable: String,
+}
+
+/// The container runtime over one kernel, one state directory and zelle's networks.
+pub struct Runtime<K: ?Sized, S, N> {
+    networks: Networks<K, N>,
+    store: S,
+    config: RuntimeConfig,
+    plans: Mutex<BTreeMap<String, Arc<Plan>>>,
+}
+
+impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
+    pub fn new(networks: Networks<K, N>, store: S, config: RuntimeConfig) -> Self {
+        Runtime {
+            networks,
+            store,
+            config,
+            plans: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn kernel(&self) -> &K {
+        self.networks.kernel()
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn networks(&self) -> &Networks<K, N> {
+        &self.networks
+    }
+
+    fn plans(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Plan>>> {
+        self.plans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn load(&self, id: &str) -> Result<ContainerState, RuntimeError> {
+        self.store
+            .load(id)?
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    /// Read the bundle, then make the container: its root and mounts, the jail, its network,
+    /// its limits. On any failure everything made is undone before the error returns.
+    pub fn create(&self, request: &CreateRequest) -> Result<Created, RuntimeError> {
+        let id = &request.id;
+        let spec = BundleSpec::from_slice(&request.config, &request.bundle).map_err(|source| {
+            RuntimeError::Bundle {
+                id: id.clone(),
+                source,
+            }
+        })?;
+        let name = jail_name(id)?;
+        let mut state = ContainerState::new(id, &request.bundle, &spec.root.path);
+        state.annotations = spec.annotations.clone();
+        self.store.insert(&state)?;
+
+        let mut creation = Creation {
+            runtime: self,
+            state,
+        };
+        match creation.make(&spec, &name, &request.rootfs) {
+            Ok((jid, executable)) => {
+                creation.state.status = Status::Created;
+                creation.save()?;
+                let warnings = spec.warnings.clone();
+                self.plans()
+                    .insert(id.clone(), Arc::new(Plan { spec, executable }));
+                Ok(Created { jid, warnings })
+            }
+            Err(first) => Err(self.undo_create(creation.state, first)),
+        }
+    }
+
+    /// Undo a failed create from its record; the record goes only when nothing is left.
+    fn undo_create(&self, mut state: ContainerState, first: RuntimeError) -> RuntimeError {
+        let leftovers = tear_down(&self.networks, &mut state);
+        if leftovers.is_empty() {
+            if let Err(e) = self.store.remove(&state.id) {
+                return RuntimeError::UndoIncomplete {
+                    id: state.id,
+                    first: Box::new(first),
+                    leftovers: vec![e.to_string()],
+                };
+            }
+            return first;
+        }
+        let _ = self.store.save(&state);
+        RuntimeError::UndoIncomplete {
+            id: state.id,
+            first: Box::new(first),
+            leftovers,
+        }
+    }
+
+    fn plan(&self, id: &str) -> Result<Arc<Plan>, RuntimeError> {
+        self.plans()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
+    }
+
+    /// Start the init inside the jail.
+    pub fn start(&self, id: &str, stdio: Stdio) -> Result<Pid, RuntimeError> {
+        let mut state = self.load(id)?;
+        let plan = self.plan(id)?;
+        if state.status != Status::Created {
+            return Err(wrong_state(&state, "start", "created"));
+        }
+        let mut spec = plan.spec.process.to_process_spec(state.jid, stdio);
+        spec.args[0] = plan.executable.clone();
+        let pid = self
+            .kernel()
+            .spawn(&spec)
+            .map_err(|source| kernel_error(id, "start the init (process.args)", source))?;
+        state.init = Some(ProcessRecord { pid, exit: None });
+        state.status = Status::Running;
+        self.store.save(&state)?;
+        Ok(pid)
+    }
+
+    /// Start another process in a running container.
+    pub fn exec(
+        &self,
+        id: &str,
+        exec_id: &str,
+        process: &ProcessPlan,
+        stdio: Stdio,
+    ) -> Result<Pid, RuntimeError> {
+        let mut state = self.load(id)?;
+        if state.status != Status::Running {
+            return Err(wrong_state(&state, "exec", "running"));
+        }
+        if state.execs.contains_key(exec_id) {
+            return Err(RuntimeError::Refused {
+                id: id.to_string(),
+                reason: format!("exec id {exec_id:?} is taken"),
+            });
+        }
+        let mut spec = process.to_process_spec(state.jid, stdio);
+        spec.args[0] = find_executable(self.kernel(), &state.root, process)
+            .map_err(|reason| refused(id, reason))?;
+        let pid = self
+            .kernel()
+            .spawn(&spec)
+            .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?;
+        state
+            .execs
+            .insert(exec_id.to_string(), ProcessRecord { pid, exit: None });
+        self.store.save(&state)?;
+        Ok(pid)
+    }
+
+    /// Send `signal` to the init (or exec `exec_id`), or with `all` to every process of the
+    /// container.
+    pub fn kill(
+        &self,
+        id: &str,
+        exec_id: Option<&str>,
+        signal: Signal,
+        all: bool,
+    ) -> Result<(), RuntimeError> {
+        let state = self.load(id)?;
+        let jid = state.jid.ok_or_else(|| wrong_state(&state, "kill", "created"))?;
+        if all {
+            for pid in self.live_processes(id, jid)? {
+                self.signal_one(id, pid, signal)?;
+            }
+            return Ok(());
+        }
+        let record = match exec_id {
+            None => state.init.as_ref(),
+            Some(exec) => state.execs.get(exec),
+        };
+        let Some(record) = record.filter(|r| r.exit.is_none()) else {
+            return Err(RuntimeError::NoProcess {
+                id: id.to_string(),
+                exec_id: exec_id.unwrap_or("init").to_string(),
+            });
+        };
+        self.signal_one(id, record.pid, signal)
+    }
+
+    fn signal_one(&self, id: &str, pid: Pid, signal: Signal) -> Result<(), RuntimeError> {
+        match self.kernel().signal(pid, signal) {
+            // Gone between listing and signalling: it needs no signal any more.
+            Err(e) if e.is(Op::Signal, Errno::ESRCH) => Ok(()),
+            other => other.map_err(|source| kernel_error(id, &format!("signal {pid}"), source)),
+        }
+    }
+
+    fn live_processes(&self, id: &str, jid: Jid) -> Result<Vec<Pid>, RuntimeError> {
+        self.kernel()
+            .jail_processes(jid)
+            .map_err(|source| kernel_error(id, "list the processes", source))
+    }
+
+    /// The container's processes (what `ctr task ps` lists).
+    pub fn processes(&self, id: &str) -> Result<Vec<Pid>, RuntimeError> {
+        let state = self.load(id)?;
+        match state.jid {
+            Some(jid) => self.live_processes(id, jid),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Stop every process of the container, again until no new one appears (a process may
+    /// fork while its siblings are being stopped).
+    pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut state = self.load(id)?;
+        if state.status != Status::Running || state.paused {
+            return Err(wrong_state(&state, "pause", "running"));
+        }
+        let jid = state.jid.ok_or_else(|| wrong_state(&state, "pause", "running"))?;
+        let mut stopped = BTreeSet::new();
+        for _ in 0..PAUSE_ROUNDS {
+            let now: BTreeSet<Pid> = self.live_processes(id, jid)?.into_iter().collect();
+            let new: Vec<Pid> = now.difference(&stopped).copied().collect();
+            if new.is_empty() {
+                break;
+            }
+            for pid in new {
+                self.signal_one(id, pid, Signal::SIGSTOP)?;
+                stopped.insert(pid);
+            }
+        }
+        state.paused = true;
+        self.store.save(&state)?;
+        Ok(())
+    }
+
+    /// Continue every process of a paused container.
+    pub fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        let mut state = self.load(id)?;
+        if !state.paused {
+            return Err(wrong_state(&state, "resume", "paused"));
+        }
+        if let Some(jid) = state.jid {
+            for pid in self.live_processes(id, jid)? {
+                self.signal_one(id, pid, Signal::SIGCONT)?;
+            }
+        }
+        state.paused = false;
+        self.store.save(&state)?;
+        Ok(())
+    }
+
+    /// Look for exits of every process the runtime started (without blocking), record them,
+    /// and report them. The init's exit stops the container.
+    pub fn reap(&self) -> Result<Vec<Exited>, RuntimeError> {
+        let mut exits = Vec::new();
+        for id in self.store.ids()? {
+            let Some(mut state) = self.store.load(&id)? else {
+                continue;
+            };
+            let mut changed = false;
+            let records = state
+                .init
+                .iter_mut()
+                .map(|r| (None, r))
+                .chain(state.execs.iter_mut().map(|(e, r)| (Some(e.clone()), r)));
+            for (exec_id, record) in records.filter(|(_, r)| r.exit.is_none()) {
+                let status = match self.kernel().wait(record.pid, false) {
+                    Ok(Some(status)) => status,
+                    Ok(None) => continue,
+                    Err(e) if e.is(Op::Wait, Errno::ECHILD) => continue,
+                    Err(source) => return Err(kernel_error(&id, "wait", source)),
+                };
+                record.exit = Some(status);
+                changed = true;
+                exits.push(Exited {
+                    id: id.clone(),
+                    exec_id,
+                    pid: record.pid,
+                    status,
+                });
+            }
+            if state.init.as_ref().is_some_and(|r| r.exit.is_some())
+                && state.status == Status::Running
+            {
+                state.status = Status::Stopped;
+                state.paused = false;
+                changed = true;
+            }
+            if changed {
+                self.store.save(&state)?;
+            }
+        }
+        Ok(exits)
+    }
+
+    /// The OCI state of container `id`.
+    pub fn state(&self, id: &str) -> Result<OciState, RuntimeError> {
+        let state = self.load(id)?;
+        let oci_version = self
+            .plans()
+            .get(id)
+            .map(|p| p.spec.oci_version.clone())
+            .unwrap_or_else(|| "1.2.0".into());
+        Ok(OciState {
+            oci_version,
+            id: state.id.clone(),
+            status: state.status.oci_word(state.paused).to_string(),
+            pid: state
+                .init
+                .as_ref()
+                .filter(|r| r.exit.is_none())
+                .map(|r| r.pid.0),
+            bundle: state.bundle.clone(),
+            annotations: state.annotations.clone(),
+        })
+    }
+
+    /// Delete container `id`: from its record alone, whatever state it was left in, unless
+    /// its init still runs. Returns the init's exit, when it ran.
+    pub fn delete(&self, id: &str) -> Result<Option<ExitStatus>, RuntimeError> {
+        let mut state = self.load(id)?;
+        if state.status == Status::Running && state.init.as_ref().is_some_and(|r| r.exit.is_none())
+        {
+            return Err(wrong_state(&state, "delete", "stopped"));
+        }
+        state.status = Status::Deleting;
+        self.store.save(&state)?;
+        let leftovers = tear_down(&self.networks, &mut state);
+        if !leftovers.is_empty() {
+            self.store.save(&state)?;
+            return Err(RuntimeError::TeardownIncomplete {
+                id: id.to_string(),
+                leftovers,
+            });
+        }
+        self.store.remove(id)?;
+        self.plans().remove(id);
+        Ok(state.init.and_then(|r| r.exit))
+    }
+}
+
+/// One create at work: the record it keeps up to date before each kernel change.
+struct Creation<'r, K: ?Sized, S, N> {
+    runtime: &'r Runtime<K, S, N>,
+    state: ContainerState,
+}
+
+impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
+    fn kernel(&self) -> &K {
+        self.runtime.kernel()
+    }
+
+    fn save(&self) -> Result<(), RuntimeError> {
+        Ok(self.runtime.store.save(&self.state)?)
+    }
+
+    fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    /// Every step of create, in order. Returns the jid and the init's executable.
+    fn make(
+        &mut self,
+        spec: &BundleSpec,
+        name: &str,
+        rootfs: &[RootfsMount],
+    ) -> Result<(Jid, String), RuntimeError> {
+        let root = spec.root.path.clone();
+        let files_root = self.mount_root(spec, rootfs)?;
+        let executable = find_executable(self.kernel(), &files_root, &spec.process)
+            .map_err(|reason| refused(self.id(), reason))?;
+        for plan in rootfs::mount_sequence(spec) {
+            let kind = self.mountpoint_kind(&plan.fstype, plan.source.as_deref());
+            let resolved = prepare_mountpoint(self.kernel(), &files_root, &plan.destination, kind)
+                .map_err(|source| RuntimeError::Mountpoint {
+                    id: self.id().to_string(),
+                    field: plan.from.clone(),
+                    source,
+                })?;
+            let on = format!("{root}{}", &resolved[files_root.trim_end_matches('/').len()..]);
+            let during = format!("{} ({} on {})", plan.from, plan.fstype, plan.destination);
+            self.mount(&rootfs::request(&plan, &on), &during)?;
+        }
+        let jid = self.make_jail(spec, name)?;
+        self.attach_network(spec, jid)?;
+        self.set_limits(spec, name)?;
+        Ok((jid, executable))
+    }
+
+    /// A nullfs of a regular file goes on a file; everything else on a directory.
+    fn mountpoint_kind(&self, fstype: &str, source: Option<&str>) -> Mountpoint {
+        let file = fstype == "nullfs"
+            && source.is_some_and(|s| {
+                self.kernel()
+                    .stat_beneath("/", s.trim_start_matches('/'))
+                    .is_ok_and(|t| t == FileType::Regular)
+            });
+        if file {
+            Mountpoint::File
+        } else {
+            Mountpoint::Directory
+        }
+    }
+
+    /// Record the mount, then make it.
+    fn mount(&mut self, request: &MountRequest, during: &str) -> Result<(), RuntimeError> {
+        self.state.mounts.push(MountRecord {
+            fstype: request.fstype.clone(),
+            on: request.fspath.clone(),
+        });
+        self.save()?;
+        self.kernel()
+            .nmount(request)
+            .map_err(|source| kernel_error(self.id(), during, source))
+    }
+
+    /// Mount the root from containerd's mounts. Returns where the root's files can be
+    /// changed: the nullfs source, so that a read-only root still gets its mount points.
+    fn mount_root(
+        &mut self,
+        spec: &BundleSpec,
+        rootfs: &[RootfsMount],
+    ) -> Result<String, RuntimeError> {
+        let root = &spec.root.path;
+        match rootfs {
+            [] if spec.root.readonly => Err(refused(
+                self.id(),
+                "root.readonly: zelle makes a root read-only by mounting it, and containerd handed over no root mount".into(),
+            )),
+            [] => Ok(root.clone()),
+            [one] => {
+                let request = one
+                    .request(root, spec.root.readonly, "rootfs[0]")
+                    .map_err(|reason| refused(self.id(), reason))?;
+                let files_root = match request.fstype.as_str() {
+                    "nullfs" => request.from.clone().unwrap_or_else(|| root.clone()),
+                    _ => root.clone(),
+                };
+                if request.fstype != "nullfs" && spec.root.readonly {
+                    return Err(refused(
+                        self.id(),
+                        "root.readonly: only a nullfs root can be made read-only yet".into(),
+                    ));
+                }
+                self.mount(&request, &format!("rootfs[0] ({} on {root})", request.fstype))?;
+                Ok(files_root)
+            }
+            _ => Err(refused(
+                self.id(),
+                format!(
+                    "rootfs: {} mounts; zelle mounts one (nullfs or zfs), no overlays",
+                    rootfs.len()
+                ),
+            )),
+        }
+    }
+
+    /// Record the jail's name, then create it.
+    fn make_jail(&mut self, spec: &BundleSpec, name: &str) -> Result<Jid, RuntimeError> {
+        let network = match spec.network.mode.value {
+            NetworkMode::Host => JailNetwork::Host,
+            _ => JailNetwork::Own,
+        };
+        let hostname = spec
+            .hostname
+            .as_ref()
+            .map_or(self.id(), |h| h.value.as_str())
+            .to_string();
+        let mut params = jail_params(
+            name,
+            &spec.root.path,
+            &hostname,
+            network,
+            u32::from(spec.devfs_ruleset),
+        );
+        if network == JailNetwork::Host {
+            params.ip4 = Some(IpMode::Inherit);
+            params.ip6 = Some(IpMode::Inherit);
+        }
+        if spec.image.value == ImageKind::Linux {
+            // The linux* jail parameters come with the Linux ABI's jail support (#8, next).
+        }
+        self.state.jail = Some(name.to_string());
+        self.save()?;
+        let jid = self
+            .kernel()
+            .jail_set(&params, JailFlags::CREATE)
+            .map_err(|source| kernel_error(self.id(), &format!("create jail {name:?}"), source))?;
+        self.state.jid = Some(jid);
+        self.save()?;
+        Ok(jid)
+    }
+
+    fn attach_network(&mut self, spec: &BundleSpec, jid: Jid) -> Result<(), RuntimeError> {
+        let NetworkMode::Bridge(network) = &spec.network.mode.value else {
+            return Ok(());
+        };
+        self.state.network = Some(network.clone());
+        self.save()?;
+        let request = AttachRequest {
+            container_id: self.id().to_string(),
+            network: network.clone(),
+            jid,
+            hostname: spec
+                .hostname
+                .as_ref()
+                .map_or(String::new(), |h| h.value.clone()),
+            ports: spec.network.published_ports.clone(),
+            dns: self.runtime.config.dns.clone(),
+        };
+        let attachment = self
+            .runtime
+            .networks
+            .attach(&request)
+            .map_err(|source| RuntimeError::Network {
+                id: self.id().to_string(),
+                source,
+            })?;
+        write_network_files(self.kernel(), &spec.root.path, &attachment)
+            .map_err(|source| kernel_error(self.id(), "write /etc/resolv.conf and /etc/hosts", source))
+    }
+
+    /// Record that limits exist, then add them, one rctl rule per limit.
+    fn set_limits(&mut self, spec: &BundleSpec, name: &str) -> Result<(), RuntimeError> {
+        if spec.limits.is_empty() {
+            return Ok(());
+        }
+        self.state.limits = true;
+        self.save()?;
+        for limit in &spec.limits {
+            let rule = RctlRule::jail(name, limit.resource, limit.action, limit.amount);
+            self.kernel().rctl_add_rule(&rule).map_err(|source| {
+                let during = if source.is(Op::RctlAddRule, Errno::ENOSYS) {
+                    format!(
+                        "{}: rctl limits need racct: set kern.racct.enable=1 in /boot/loader.conf and reboot",
+                        limit.from
+                    )
+                } else {
+                    format!("{}: rctl rule {rule}", limit.from)
+                };
+                kernel_error(self.id(), &during, source)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// argv[0] as execve(2) in the container will find it: a path as given (relative to the
+/// working directory), or a name searched along the process's PATH inside `root`, as
+/// execvp(3) does. The file must exist there.
+fn find_executable<K: Kernel + ?Sized>(
+    kernel: &K,
+    root: &str,
+    process: &ProcessPlan,
+) -> Result<String, String> {
+    let arg0 = &process.args[0];
+    let exists = |path: &str| {
+        kernel
+            .stat_beneath(root, path.trim_start_matches('/'))
+            .is_ok_and(|t| matches!(t, FileType::Regular | FileType::Symlink))
+    };
+    if arg0.contains('/') {
+        let path = if arg0.starts_with('/') {
+            arg0.clone()
+        } else {
+            format!("{}/{arg0}", process.cwd.trim_end_matches('/'))
+        };
+        return if exists(&path) {
+            Ok(arg0.clone())
+        } else {
+            Err(format!(
+                "process.args[0]: {arg0:?} does not exist in the container's root"
+            ))
+        };
+    }
+    let path = process
+        .env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    path.split(':')
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| format!("{}/{arg0}", dir.trim_end_matches('/')))
+        .find(|candidate| exists(candidate))
+        .ok_or_else(|| {
+            format!("process.args[0]: {arg0:?} is not found along PATH {path:?} in the container's root")
+        })
+}
+
+fn kernel_error(id: &str, during: &str, source: KernelError) -> RuntimeError {
+    RuntimeError::Kernel {
+        id: id.to_string(),
+        during: during.to_string(),
+        source,
+    }
+}
+
+fn refused(id: &str, reason: String) -> RuntimeError {
+    RuntimeError::Refused {
+        id: id.to_string(),
+        reason,
+    }
+}
+
+fn wrong_state(state: &ContainerState, action: &'static str, wanted: &'static str) -> RuntimeError {
+    RuntimeError::WrongState {
+        id: state.id.clone(),
+        status: state.status.oci_word(state.paused),
+        action,
+        wanted,
+    }
+}
