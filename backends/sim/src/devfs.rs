@@ -299,7 +299,7 @@ impl DevfsState {
 
 impl Machine {
     /// Bring devfs's per-mount state up to date with the mount table (see the module doc).
-    fn devfs_sync(&mut self) {
+    pub(crate) fn devfs_sync(&mut self) {
         let live: Vec<(u64, u16)> = self
             .mounts
             .mounts

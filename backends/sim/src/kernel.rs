@@ -8,6 +8,7 @@ use crate::store::{self, Store, STATE_ENV};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use zelle_core::kernel::{Errno, KResult, KernelError};
 
@@ -16,6 +17,23 @@ pub struct SimKernel {
     /// Host processes this process spawned (host-exec mode): only their parent can wait for
     /// them, as with wait4(2).
     pub(crate) local: LocalProcesses,
+    /// Crash tests in one process: the call after which this handle's caller "dies".
+    death: Death,
+}
+
+/// A caller stopped dead right after its Nth kernel call: the call takes effect, then the
+/// caller unwinds with [`SimulatedDeath`] (its memory thrown away, as a killed process's is),
+/// while the machine lives on for whoever comes next.
+#[derive(Default)]
+struct Death {
+    after: AtomicU64,
+    calls: AtomicU64,
+}
+
+/// The panic payload of a caller that died as [`SimKernel::die_after_calls`] asked.
+#[derive(Debug)]
+pub struct SimulatedDeath {
+    pub after_calls: u64,
 }
 
 impl SimKernel {
@@ -24,6 +42,7 @@ impl SimKernel {
         SimKernel {
             store: Store::Memory(Mutex::new(Box::new(Machine::new(config)))),
             local: LocalProcesses::default(),
+            death: Death::default(),
         }
     }
 
@@ -43,6 +62,7 @@ impl SimKernel {
                 config,
             },
             local: LocalProcesses::default(),
+            death: Death::default(),
         }
     }
 
@@ -69,6 +89,18 @@ impl SimKernel {
             .expect("simulated machine state unreadable")
     }
 
+    /// From now on, die (unwind with [`SimulatedDeath`]) right after the `n`th kernel call
+    /// through this handle, counting from 1; `None` lives on. Resets the count.
+    pub fn die_after_calls(&self, n: Option<u64>) {
+        self.death.calls.store(0, Ordering::SeqCst);
+        self.death.after.store(n.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// Kernel calls made through this handle since the last `die_after_calls`.
+    pub fn calls_made(&self) -> u64 {
+        self.death.calls.load(Ordering::SeqCst)
+    }
+
     /// Make one kernel call through the machine (see `Machine::call`).
     pub(crate) fn call<T: fmt::Debug>(
         &self,
@@ -76,7 +108,8 @@ impl SimKernel {
         args: &dyn fmt::Debug,
         f: impl FnOnce(&mut Machine) -> KResult<T>,
     ) -> KResult<T> {
-        self.store
+        let answer = self
+            .store
             .with(|m| m.call(op, args, f))
             .unwrap_or_else(|e| {
                 Err(KernelError::with_message(
@@ -84,6 +117,12 @@ impl SimKernel {
                     Errno::EIO,
                     format!("simulated machine state: {e}"),
                 ))
-            })
+            });
+        let calls = self.death.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let after = self.death.after.load(Ordering::SeqCst);
+        if after != 0 && calls == after {
+            std::panic::panic_any(SimulatedDeath { after_calls: calls });
+        }
+        answer
     }
 }

@@ -23,7 +23,7 @@ pub mod rng;
 mod store;
 
 pub use fault::{FaultPlan, FaultRule, Op};
-pub use kernel::SimKernel;
+pub use kernel::{SimKernel, SimulatedDeath};
 pub use machine::{Machine, SimConfig, TraceEntry};
 pub use store::{DIED_EXIT_CODE, DIE_AFTER_ENV, STATE_ENV};
 pub use zelle_core::kernel::Release;

@@ -257,6 +257,9 @@ impl Machine {
             return Err(Errno::ENOENT);
         }
         let lexical = lexical_absolute(path);
+        if let Some(found) = self.devfs_lookup(&lexical)? {
+            return Ok(found);
+        }
         let host = self.host_path(&lexical);
         let meta = std::fs::metadata(&host).map_err(|e| host_errno(&e))?;
         let global = if host == lexical {
@@ -271,6 +274,40 @@ impl Machine {
             host,
             meta,
         })
+    }
+
+    /// A path below a devfs mount names one of its nodes, not a host file: a hidden or missing
+    /// node is ENOENT (devfs_lookupx skips DE_WHITEOUT entries). The host's `/` and
+    /// `/dev/null` stand in for the metadata of a directory and of a device; `host` is the
+    /// path itself, which nothing on the host holds.
+    fn devfs_lookup(&self, path: &Path) -> Result<Option<Found>, Errno> {
+        let text = path.to_string_lossy();
+        let Some(mount) = self.mount_holding(&text).filter(|m| m.fstype == "devfs") else {
+            return Ok(None);
+        };
+        let Ok(rest) = path.strip_prefix(&mount.on) else {
+            return Ok(None);
+        };
+        if rest.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let node = self
+            .devfs
+            .mounts
+            .get(&mount.id)
+            .and_then(|d| d.nodes.get(rest.to_string_lossy().as_ref()))
+            .filter(|n| !n.hidden)
+            .ok_or(Errno::ENOENT)?;
+        let stand_in = match node.kind {
+            crate::devfs::NodeKind::Directory => "/",
+            _ => "/dev/null",
+        };
+        let meta = std::fs::metadata(stand_in).map_err(|e| host_errno(&e))?;
+        Ok(Some(Found {
+            global: text.into_owned(),
+            host: path.to_path_buf(),
+            meta,
+        }))
     }
 
     /// nmount(2) (vfs_donmount → vfs_domount → vfs_domount_first → VFS_MOUNT).
@@ -449,6 +486,10 @@ impl Machine {
             lower_mount,
             jail,
         });
+        if fs.name == "devfs" {
+            // devfs_mount populates the new mount's nodes at once (devfs_populate).
+            self.devfs_sync();
+        }
         Ok(())
     }
 

@@ -11,6 +11,7 @@ use super::error::{RuntimeError, Warning};
 use super::etc_files::write_network_files;
 use super::jail::{jail_name, jail_params, JailNetwork};
 use super::mountpoint::{prepare_mountpoint, Mountpoint};
+use super::mounts::MountPlan;
 use super::network_plan::NetworkMode;
 use super::process::ProcessPlan;
 use super::rootfs::{self, RootfsMount};
@@ -456,22 +457,39 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
         let files_root = self.mount_root(spec, rootfs)?;
         let executable = find_executable(self.kernel(), &files_root, &spec.process)
             .map_err(|reason| refused(self.id(), reason))?;
-        for plan in rootfs::mount_sequence(spec) {
-            let kind = self.mountpoint_kind(&plan.fstype, plan.source.as_deref());
-            let resolved = prepare_mountpoint(self.kernel(), &files_root, &plan.destination, kind)
-                .map_err(|source| RuntimeError::Mountpoint {
-                    id: self.id().to_string(),
-                    field: plan.from.clone(),
-                    source,
-                })?;
-            let on = format!("{root}{}", &resolved[files_root.trim_end_matches('/').len()..]);
+        let sequence = rootfs::mount_sequence(spec);
+        for (i, plan) in sequence.iter().enumerate() {
+            let on = match rootfs::covering(&sequence[..i], &plan.destination) {
+                // devfs makes its own nodes (fd among them) and no directories: the mount
+                // point is looked up by nmount(2), which answers ENOENT when it is hidden.
+                Some(cover) if cover.fstype == "devfs" => format!("{root}{}", plan.destination),
+                // Inside an earlier mount: made there, as the kernel shows it now.
+                Some(_) => self.prepare(plan, &root)?,
+                // Made in the root's own files, so a read-only root gets them too.
+                None => {
+                    let resolved = self.prepare(plan, &files_root)?;
+                    format!("{root}{}", &resolved[files_root.trim_end_matches('/').len()..])
+                }
+            };
             let during = format!("{} ({} on {})", plan.from, plan.fstype, plan.destination);
-            self.mount(&rootfs::request(&plan, &on), &during)?;
+            self.mount(&rootfs::request(plan, &on), &during)?;
         }
         let jid = self.make_jail(spec, name)?;
         self.attach_network(spec, jid)?;
         self.set_limits(spec, name)?;
         Ok((jid, executable))
+    }
+
+    /// The mount point of `plan` beneath `root`, made where missing.
+    fn prepare(&self, plan: &MountPlan, root: &str) -> Result<String, RuntimeError> {
+        let kind = self.mountpoint_kind(&plan.fstype, plan.source.as_deref());
+        prepare_mountpoint(self.kernel(), root, &plan.destination, kind).map_err(|source| {
+            RuntimeError::Mountpoint {
+                id: self.id().to_string(),
+                field: plan.from.clone(),
+                source,
+            }
+        })
     }
 
     /// A nullfs of a regular file goes on a file; everything else on a directory.

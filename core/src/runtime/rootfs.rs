@@ -111,6 +111,15 @@ pub(crate) fn mount_sequence(spec: &BundleSpec) -> Vec<MountPlan> {
         .collect()
 }
 
+/// The last of `earlier` whose destination holds `destination`.
+pub(crate) fn covering<'a>(earlier: &'a [MountPlan], destination: &str) -> Option<&'a MountPlan> {
+    earlier.iter().rev().find(|m| {
+        destination
+            .strip_prefix(m.destination.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 /// The nmount(2) request for `plan` on `on` (the resolved mount point on the host).
 pub(crate) fn request(plan: &MountPlan, on: &str) -> MountRequest {
     MountRequest {

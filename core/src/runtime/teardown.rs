@@ -27,11 +27,13 @@ pub(crate) fn tear_down<K: Kernel + ?Sized, N: NetStore>(
             Err(e) => leftovers.push(format!("network: {e}")),
         }
     }
+    // The rules are the jail name's, and outlive the jail.
+    let name = state.jail.clone();
     if let Err(e) = remove_jail(kernel, state) {
         leftovers.push(e);
     }
     if state.limits {
-        if let Some(name) = &state.jail {
+        if let Some(name) = &name {
             match kernel.rctl_remove_rule(&RctlFilter::jail(name)) {
                 // ESRCH: no rule matched; ENOSYS: racct is off, so no rule can exist.
                 Ok(()) => state.limits = false,
