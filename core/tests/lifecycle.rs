@@ -45,7 +45,10 @@ fn a_container_runs_its_init_and_delete_leaves_the_machine_as_it_was() {
     let pid = host.runtime.start("web", stdio()).unwrap();
     let exits = host.runtime.reap().unwrap();
     assert_eq!(exits.len(), 1, "{exits:?}");
-    assert_eq!((exits[0].pid, exits[0].status), (pid, ExitStatus::Exited(3)));
+    assert_eq!(
+        (exits[0].pid, exits[0].status),
+        (pid, ExitStatus::Exited(3))
+    );
     assert_eq!(exits[0].exec_id, None);
     let state = host.runtime.state("web").unwrap();
     assert_eq!((state.status.as_str(), state.pid), ("stopped", None));
@@ -75,7 +78,9 @@ fn the_init_is_found_along_path_inside_the_root_and_runs_in_the_jail() {
     // A running init blocks delete; containerd kills first.
     let err = host.runtime.delete("svc").unwrap_err();
     assert!(matches!(err, RuntimeError::WrongState { .. }), "{err}");
-    host.runtime.kill("svc", None, Signal::SIGTERM, false).unwrap();
+    host.runtime
+        .kill("svc", None, Signal::SIGTERM, false)
+        .unwrap();
     let exits = host.runtime.reap().unwrap();
     assert_eq!(exits[0].status, ExitStatus::Signaled(Signal::SIGTERM));
     host.runtime.delete("svc").unwrap();
@@ -141,14 +146,16 @@ fn a_destination_escaping_the_root_is_refused_naming_the_mount() {
     let host = Host::new(4);
     // By "..": refused as the bundle is read.
     let mut escape = config(&["sh"]);
-    escape["mounts"] = json!([{"destination": "/tmp/../../etc", "type": "tmpfs", "source": "tmpfs"}]);
-    refused(&host, &host.bundle("dotdot", escape), "mounts[0].destination");
+    escape["mounts"] =
+        json!([{"destination": "/tmp/../../etc", "type": "tmpfs", "source": "tmpfs"}]);
+    refused(
+        &host,
+        &host.bundle("dotdot", escape),
+        "mounts[0].destination",
+    );
 
     // By an absolute link, and by a chain of relative links that climbs out.
-    for (id, link, target) in [
-        ("abs", "data", "/etc"),
-        ("chain", "data", "hop/../../.."),
-    ] {
+    for (id, link, target) in [("abs", "data", "/etc"), ("chain", "data", "hop/../../..")] {
         let mut cfg = config(&["sh"]);
         cfg["mounts"] = json!([{"destination": "/data/x", "type": "tmpfs", "source": "tmpfs"}]);
         let request = host.bundle(id, cfg);
@@ -229,7 +236,10 @@ fn limits_become_rctl_rules_of_the_jail_and_go_with_it() {
     cfg["annotations"]["org.zelle.rctl"] = json!("memoryuse=512m,maxproc=100");
     host.runtime.create(&host.bundle("lim", cfg)).unwrap();
     let dump = host.dump();
-    for rule in ["jail:lim:memoryuse:deny=536870912", "jail:lim:maxproc:deny=100"] {
+    for rule in [
+        "jail:lim:memoryuse:deny=536870912",
+        "jail:lim:maxproc:deny=100",
+    ] {
         assert!(dump.contains(rule), "{rule}\n{dump}");
     }
     host.runtime.delete("lim").unwrap();

@@ -121,8 +121,31 @@ impl SimKernel {
         let calls = self.death.calls.fetch_add(1, Ordering::SeqCst) + 1;
         let after = self.death.after.load(Ordering::SeqCst);
         if after != 0 && calls == after {
+            let _ = self.store.with(|m| m.caller_exited(std::process::id()));
             std::panic::panic_any(SimulatedDeath { after_calls: calls });
         }
         answer
+    }
+}
+
+impl Machine {
+    /// What exit1 does to the children of an OS process that died: each goes to its reaper,
+    /// which is init, since the dead process was the reaper it had acquired; init reaps the
+    /// zombies at once (kern_exit.c exit1, proc_reap). The process stops being a reaper.
+    fn caller_exited(&mut self, caller: u32) {
+        use crate::process::Parent;
+        for p in self.procs.procs.values_mut() {
+            if p.parent == Parent::Caller(caller) {
+                p.parent = Parent::Init;
+            }
+            if p.reaper == Parent::Caller(caller) {
+                p.reaper = Parent::Init;
+            }
+        }
+        self.procs
+            .procs
+            .retain(|_, p| p.is_live() || p.parent != Parent::Init);
+        self.procs.reapers.remove(&caller);
+        self.settle_jails();
     }
 }

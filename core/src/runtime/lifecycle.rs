@@ -81,6 +81,10 @@ pub struct OciState {
 /// The default search path when the process's env has no PATH (containerd's default).
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// The exit code containerd reports when a process's status is lost (its
+/// `UnknownExitStatus`).
+pub const UNKNOWN_EXIT: i32 = 255;
+
 /// How often pause looks again for processes forked while it stopped the others.
 const PAUSE_ROUNDS: usize = 16;
 
@@ -230,8 +234,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             });
         }
         let mut spec = process.to_process_spec(state.jid, stdio);
-        spec.args[0] = find_executable(self.kernel(), &state.root, process)
-            .map_err(|reason| refused(id, reason))?;
+        spec.args[0] = find_executable(self.kernel(), id, &state.root, process)?;
         let pid = self
             .kernel()
             .spawn(&spec)
@@ -253,7 +256,9 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         all: bool,
     ) -> Result<(), RuntimeError> {
         let state = self.load(id)?;
-        let jid = state.jid.ok_or_else(|| wrong_state(&state, "kill", "created"))?;
+        let jid = state
+            .jid
+            .ok_or_else(|| wrong_state(&state, "kill", "running"))?;
         if all {
             for pid in self.live_processes(id, jid)? {
                 self.signal_one(id, pid, signal)?;
@@ -303,7 +308,9 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         if state.status != Status::Running || state.paused {
             return Err(wrong_state(&state, "pause", "running"));
         }
-        let jid = state.jid.ok_or_else(|| wrong_state(&state, "pause", "running"))?;
+        let jid = state
+            .jid
+            .ok_or_else(|| wrong_state(&state, "pause", "running"))?;
         let mut stopped = BTreeSet::new();
         for _ in 0..PAUSE_ROUNDS {
             let now: BTreeSet<Pid> = self.live_processes(id, jid)?.into_iter().collect();
@@ -338,14 +345,16 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     }
 
     /// Look for exits of every process the runtime started (without blocking), record them,
-    /// and report them. The init's exit stops the container.
+    /// and report them. The init's exit stops the container. What was seen is recorded even
+    /// when a later wait fails: a reaped status is gone from the kernel.
     pub fn reap(&self) -> Result<Vec<Exited>, RuntimeError> {
         let mut exits = Vec::new();
+        let mut first_error = None;
         for id in self.store.ids()? {
             let Some(mut state) = self.store.load(&id)? else {
                 continue;
             };
-            let mut changed = false;
+            let before = state.clone();
             let records = state
                 .init
                 .iter_mut()
@@ -355,11 +364,15 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
                 let status = match self.kernel().wait(record.pid, false) {
                     Ok(Some(status)) => status,
                     Ok(None) => continue,
-                    Err(e) if e.is(Op::Wait, Errno::ECHILD) => continue,
-                    Err(source) => return Err(kernel_error(&id, "wait", source)),
+                    // No longer a child of ours (another waiter reaped it, or the runtime that
+                    // started it died): its status is lost, as containerd says it.
+                    Err(e) if e.is(Op::Wait, Errno::ECHILD) => ExitStatus::Exited(UNKNOWN_EXIT),
+                    Err(source) => {
+                        first_error.get_or_insert(kernel_error(&id, "wait", source));
+                        continue;
+                    }
                 };
                 record.exit = Some(status);
-                changed = true;
                 exits.push(Exited {
                     id: id.clone(),
                     exec_id,
@@ -372,13 +385,15 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             {
                 state.status = Status::Stopped;
                 state.paused = false;
-                changed = true;
             }
-            if changed {
+            if state != before {
                 self.store.save(&state)?;
             }
         }
-        Ok(exits)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(exits),
+        }
     }
 
     /// The OCI state of container `id`.
@@ -455,8 +470,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
     ) -> Result<(Jid, String), RuntimeError> {
         let root = spec.root.path.clone();
         let files_root = self.mount_root(spec, rootfs)?;
-        let executable = find_executable(self.kernel(), &files_root, &spec.process)
-            .map_err(|reason| refused(self.id(), reason))?;
+        let executable = find_executable(self.kernel(), self.id(), &files_root, &spec.process)?;
         let sequence = rootfs::mount_sequence(spec);
         for (i, plan) in sequence.iter().enumerate() {
             let on = match rootfs::covering(&sequence[..i], &plan.destination) {
@@ -468,7 +482,10 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
                 // Made in the root's own files, so a read-only root gets them too.
                 None => {
                     let resolved = self.prepare(plan, &files_root)?;
-                    format!("{root}{}", &resolved[files_root.trim_end_matches('/').len()..])
+                    format!(
+                        "{root}{}",
+                        &resolved[files_root.trim_end_matches('/').len()..]
+                    )
                 }
             };
             let during = format!("{} ({} on {})", plan.from, plan.fstype, plan.destination);
@@ -613,16 +630,17 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
             ports: spec.network.published_ports.clone(),
             dns: self.runtime.config.dns.clone(),
         };
-        let attachment = self
-            .runtime
-            .networks
-            .attach(&request)
-            .map_err(|source| RuntimeError::Network {
-                id: self.id().to_string(),
-                source,
-            })?;
-        write_network_files(self.kernel(), &spec.root.path, &attachment)
-            .map_err(|source| kernel_error(self.id(), "write /etc/resolv.conf and /etc/hosts", source))
+        let attachment =
+            self.runtime
+                .networks
+                .attach(&request)
+                .map_err(|source| RuntimeError::Network {
+                    id: self.id().to_string(),
+                    source,
+                })?;
+        write_network_files(self.kernel(), &spec.root.path, &attachment).map_err(|source| {
+            kernel_error(self.id(), "write /etc/resolv.conf and /etc/hosts", source)
+        })
     }
 
     /// Record that limits exist, then add them, one rctl rule per limit.
@@ -652,17 +670,24 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
 
 /// argv[0] as execve(2) in the container will find it: a path as given (relative to the
 /// working directory), or a name searched along the process's PATH inside `root`, as
-/// execvp(3) does. The file must exist there.
+/// execvp(3) does. The file must exist there; a lookup the kernel refuses for another reason
+/// than ENOENT is that error.
 fn find_executable<K: Kernel + ?Sized>(
     kernel: &K,
+    id: &str,
     root: &str,
     process: &ProcessPlan,
-) -> Result<String, String> {
+) -> Result<String, RuntimeError> {
     let arg0 = &process.args[0];
-    let exists = |path: &str| {
-        kernel
-            .stat_beneath(root, path.trim_start_matches('/'))
-            .is_ok_and(|t| matches!(t, FileType::Regular | FileType::Symlink))
+    let exists = |path: &str| match kernel.stat_beneath(root, path.trim_start_matches('/')) {
+        Ok(kind) => Ok(matches!(kind, FileType::Regular | FileType::Symlink)),
+        Err(e) if e.is(Op::StatBeneath, Errno::ENOENT) => Ok(false),
+        Err(e) if e.is(Op::StatBeneath, Errno::ENOTDIR) => Ok(false),
+        Err(source) => Err(kernel_error(
+            id,
+            &format!("process.args[0]: look up {path:?}"),
+            source,
+        )),
     };
     if arg0.contains('/') {
         let path = if arg0.starts_with('/') {
@@ -670,12 +695,12 @@ fn find_executable<K: Kernel + ?Sized>(
         } else {
             format!("{}/{arg0}", process.cwd.trim_end_matches('/'))
         };
-        return if exists(&path) {
-            Ok(arg0.clone())
-        } else {
-            Err(format!(
-                "process.args[0]: {arg0:?} does not exist in the container's root"
-            ))
+        return match exists(&path)? {
+            true => Ok(arg0.clone()),
+            false => Err(refused(
+                id,
+                format!("process.args[0]: {arg0:?} does not exist in the container's root"),
+            )),
         };
     }
     let path = process
@@ -683,13 +708,18 @@ fn find_executable<K: Kernel + ?Sized>(
         .iter()
         .find_map(|e| e.strip_prefix("PATH="))
         .unwrap_or(DEFAULT_PATH);
-    path.split(':')
-        .filter(|dir| dir.starts_with('/'))
-        .map(|dir| format!("{}/{arg0}", dir.trim_end_matches('/')))
-        .find(|candidate| exists(candidate))
-        .ok_or_else(|| {
-            format!("process.args[0]: {arg0:?} is not found along PATH {path:?} in the container's root")
-        })
+    for dir in path.split(':').filter(|dir| dir.starts_with('/')) {
+        let candidate = format!("{}/{arg0}", dir.trim_end_matches('/'));
+        if exists(&candidate)? {
+            return Ok(candidate);
+        }
+    }
+    Err(refused(
+        id,
+        format!(
+            "process.args[0]: {arg0:?} is not found along PATH {path:?} in the container's root"
+        ),
+    ))
 }
 
 fn kernel_error(id: &str, during: &str, source: KernelError) -> RuntimeError {

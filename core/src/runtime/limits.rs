@@ -329,7 +329,10 @@ mod tests {
         assert_eq!(resource_named("MemoryUse"), Some(RctlResource::MemoryUse));
         assert_eq!(resource_named("pcpu"), Some(RctlResource::Pcpu));
         assert_eq!(resource_named("memory"), None);
-        assert_eq!(action_for(RctlResource::ReadBps), Some(RctlAction::Throttle));
+        assert_eq!(
+            action_for(RctlResource::ReadBps),
+            Some(RctlAction::Throttle)
+        );
         assert_eq!(action_for(RctlResource::WallClock), None);
         assert!(is_bytes(RctlResource::VMemoryUse) && !is_bytes(RctlResource::MaxProc));
     }

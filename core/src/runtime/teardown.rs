@@ -27,13 +27,12 @@ pub(crate) fn tear_down<K: Kernel + ?Sized, N: NetStore>(
             Err(e) => leftovers.push(format!("network: {e}")),
         }
     }
-    // The rules are the jail name's, and outlive the jail.
-    let name = state.jail.clone();
     if let Err(e) = remove_jail(kernel, state) {
         leftovers.push(e);
     }
+    // The rules are the jail name's, and outlive the jail.
     if state.limits {
-        if let Some(name) = &name {
+        if let Some(name) = &state.jail {
             match kernel.rctl_remove_rule(&RctlFilter::jail(name)) {
                 // ESRCH: no rule matched; ENOSYS: racct is off, so no rule can exist.
                 Ok(()) => state.limits = false,
@@ -71,7 +70,8 @@ fn remove_jail<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) -> Re
         Err(e) => return Err(format!("jail {name:?}: {e}")),
     }
     reap(kernel, state);
-    state.jail = None;
+    // The name stays: the rctl rules below are the name's, and a retried delete finds no
+    // jail by it.
     state.jid = None;
     Ok(())
 }
@@ -98,15 +98,14 @@ fn unmount_all<K: Kernel + ?Sized>(
     if mounts.is_empty() {
         return Ok(());
     }
-    let mounted = kernel
-        .list_mounts()
-        .map_err(|e| format!("mounts: {e}"))?;
+    let mounted = kernel.list_mounts().map_err(|e| format!("mounts: {e}"))?;
     while let Some(last) = mounts.last() {
         let there = mounted
             .iter()
             .any(|m| m.on == last.on && m.fstype == last.fstype);
         if there {
-            unmount(kernel, &last.on).map_err(|e| format!("{} on {}: {e}", last.fstype, last.on))?;
+            unmount(kernel, &last.on)
+                .map_err(|e| format!("{} on {}: {e}", last.fstype, last.on))?;
         }
         mounts.pop();
     }

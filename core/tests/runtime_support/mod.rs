@@ -125,7 +125,13 @@ pub fn populate_root(root: &Path) {
     for dir in ["bin", "usr/bin", "usr/local/bin", "etc", "tmp", "var/run"] {
         std::fs::create_dir_all(root.join(dir)).unwrap();
     }
-    for file in ["bin/sh", "bin/sleep", "bin/echo", "usr/bin/true", "usr/local/bin/server"] {
+    for file in [
+        "bin/sh",
+        "bin/sleep",
+        "bin/echo",
+        "usr/bin/true",
+        "usr/local/bin/server",
+    ] {
         std::fs::write(root.join(file), b"#!/bin/sh\n").unwrap();
     }
 }
