@@ -316,11 +316,12 @@ impl Machine {
                 (m.id, ruleset)
             })
             .collect();
+        let live_ids: std::collections::BTreeSet<u64> = live.iter().map(|(id, _)| *id).collect();
         let gone: Vec<u64> = self
             .devfs
             .mounts
             .keys()
-            .filter(|id| !live.iter().any(|(l, _)| l == *id))
+            .filter(|id| !live_ids.contains(id))
             .copied()
             .collect();
         for id in gone {

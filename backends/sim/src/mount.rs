@@ -19,6 +19,7 @@ use crate::fault::Op;
 use crate::kernel::SimKernel;
 use crate::machine::Machine;
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -67,9 +68,48 @@ pub struct Mount {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MountState {
-    /// The mount list, in mount order (`mountlist`).
+    /// The mount list, in mount order (`mountlist`); ids rise along it.
     pub mounts: Vec<Mount>,
     pub next_id: u64,
+    /// The ids of the mounts on each mount point: an index of `mounts`, so that finding the
+    /// mount holding a path costs its depth, not the number of mounts.
+    #[serde(default)]
+    pub points: BTreeMap<String, BTreeSet<u64>>,
+}
+
+impl MountState {
+    fn push(&mut self, mount: Mount) {
+        self.points
+            .entry(mount.on.clone())
+            .or_default()
+            .insert(mount.id);
+        self.mounts.push(mount);
+    }
+
+    fn remove(&mut self, ix: usize) -> Mount {
+        let mount = self.mounts.remove(ix);
+        if let Some(ids) = self.points.get_mut(&mount.on) {
+            ids.remove(&mount.id);
+            if ids.is_empty() {
+                self.points.remove(&mount.on);
+            }
+        }
+        mount
+    }
+
+    fn by_id(&self, id: u64) -> Option<&Mount> {
+        let ix = self.mounts.binary_search_by_key(&id, |m| m.id).ok()?;
+        self.mounts.get(ix)
+    }
+
+    /// The index as `mounts` says it should be.
+    fn points_of_mounts(&self) -> BTreeMap<String, BTreeSet<u64>> {
+        let mut points: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        for m in &self.mounts {
+            points.entry(m.on.clone()).or_default().insert(m.id);
+        }
+        points
+    }
 }
 
 /// A file system type the machine knows (`vfsconf`), and what its mount routine accepts.
@@ -176,7 +216,8 @@ pub(crate) use crate::hostos::host_errno;
 
 /// Whether `path` is `base` or lies below it (whole components).
 pub(crate) fn is_under(path: &str, base: &str) -> bool {
-    Path::new(path).starts_with(base)
+    path.strip_prefix(base.trim_end_matches('/'))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// `path` made absolute (against this process's working directory, as the kernel resolves a
@@ -211,13 +252,18 @@ pub(crate) struct Found {
 impl Machine {
     /// The mount a path lies on: the deepest mount point above it, the latest of stacked ones.
     fn mount_holding(&self, path: &str) -> Option<&Mount> {
-        self.mounts
-            .mounts
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| is_under(path, &m.on))
-            .max_by_key(|(ix, m)| (Path::new(&m.on).components().count(), *ix))
-            .map(|(_, m)| m)
+        // The deepest mount point on the way wins, and of the mounts on one point the last.
+        let mut point = path.trim_end_matches('/');
+        loop {
+            let key = if point.is_empty() { "/" } else { point };
+            if let Some(id) = self.mounts.points.get(key).and_then(|ids| ids.last()) {
+                return self.mounts.by_id(*id);
+            }
+            if point.is_empty() {
+                return None;
+            }
+            point = &point[..point.rfind('/')?];
+        }
     }
 
     /// Where `path` (absolute, normalized) really is on the host: below a nullfs mount point
@@ -475,7 +521,7 @@ impl Machine {
         let jail = self.jail_root_holding(&covered.global);
         let id = self.mounts.next_id;
         self.mounts.next_id += 1;
-        self.mounts.mounts.push(Mount {
+        self.mounts.push(Mount {
             id,
             fstype: fs.name.to_string(),
             from,
@@ -638,7 +684,7 @@ impl Machine {
         if covered_below && !flags.contains(MountFlags::FORCE) {
             return Err(fail(Errno::EBUSY));
         }
-        self.mounts.mounts.remove(ix);
+        self.mounts.remove(ix);
         Ok(())
     }
 
@@ -713,6 +759,9 @@ impl Machine {
     }
 
     pub(crate) fn check_mounts(&self, problems: &mut Vec<String>) {
+        if self.mounts.points != self.mounts.points_of_mounts() {
+            problems.push("mount index: out of step with the mount list".into());
+        }
         let mut ids = std::collections::BTreeSet::new();
         for m in &self.mounts.mounts {
             if !ids.insert(m.id) || m.id >= self.mounts.next_id {

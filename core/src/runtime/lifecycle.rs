@@ -102,6 +102,16 @@ pub struct Runtime<K: ?Sized, S, N> {
     store: S,
     config: RuntimeConfig,
     plans: Mutex<BTreeMap<String, Arc<Plan>>>,
+    /// The processes this runtime started whose exit it has not seen: only their parent can
+    /// wait for them.
+    live: Mutex<BTreeMap<Pid, Watched>>,
+}
+
+/// Whose process a pid is.
+#[derive(Clone, Debug)]
+struct Watched {
+    id: String,
+    exec_id: Option<String>,
 }
 
 impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
@@ -111,6 +121,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             store,
             config,
             plans: Mutex::new(BTreeMap::new()),
+            live: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -128,6 +139,10 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
 
     fn plans(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Plan>>> {
         self.plans.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, BTreeMap<Pid, Watched>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn load(&self, id: &str) -> Result<ContainerState, RuntimeError> {
@@ -209,6 +224,13 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             .kernel()
             .spawn(&spec)
             .map_err(|source| kernel_error(id, "start the init (process.args)", source))?;
+        self.live().insert(
+            pid,
+            Watched {
+                id: id.to_string(),
+                exec_id: None,
+            },
+        );
         state.init = Some(ProcessRecord { pid, exit: None });
         state.status = Status::Running;
         self.store.save(&state)?;
@@ -239,6 +261,13 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             .kernel()
             .spawn(&spec)
             .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?;
+        self.live().insert(
+            pid,
+            Watched {
+                id: id.to_string(),
+                exec_id: Some(exec_id.to_string()),
+            },
+        );
         state
             .execs
             .insert(exec_id.to_string(), ProcessRecord { pid, exit: None });
@@ -344,56 +373,64 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         Ok(())
     }
 
-    /// Look for exits of every process the runtime started (without blocking), record them,
+    /// Look for exits of the processes this runtime started (without blocking), record them,
     /// and report them. The init's exit stops the container. What was seen is recorded even
     /// when a later wait fails: a reaped status is gone from the kernel.
     pub fn reap(&self) -> Result<Vec<Exited>, RuntimeError> {
+        let watched: Vec<(Pid, Watched)> = self
+            .live()
+            .iter()
+            .map(|(pid, w)| (*pid, w.clone()))
+            .collect();
         let mut exits = Vec::new();
         let mut first_error = None;
-        for id in self.store.ids()? {
-            let Some(mut state) = self.store.load(&id)? else {
-                continue;
+        for (pid, watched) in watched {
+            let status = match self.kernel().wait(pid, false) {
+                Ok(Some(status)) => status,
+                Ok(None) => continue,
+                // No longer a child of ours (another waiter reaped it): its status is lost,
+                // as containerd says it.
+                Err(e) if e.is(Op::Wait, Errno::ECHILD) => ExitStatus::Exited(UNKNOWN_EXIT),
+                Err(source) => {
+                    first_error.get_or_insert(kernel_error(&watched.id, "wait", source));
+                    continue;
+                }
             };
-            let before = state.clone();
-            let records = state
-                .init
-                .iter_mut()
-                .map(|r| (None, r))
-                .chain(state.execs.iter_mut().map(|(e, r)| (Some(e.clone()), r)));
-            for (exec_id, record) in records.filter(|(_, r)| r.exit.is_none()) {
-                let status = match self.kernel().wait(record.pid, false) {
-                    Ok(Some(status)) => status,
-                    Ok(None) => continue,
-                    // No longer a child of ours (another waiter reaped it, or the runtime that
-                    // started it died): its status is lost, as containerd says it.
-                    Err(e) if e.is(Op::Wait, Errno::ECHILD) => ExitStatus::Exited(UNKNOWN_EXIT),
-                    Err(source) => {
-                        first_error.get_or_insert(kernel_error(&id, "wait", source));
-                        continue;
-                    }
-                };
-                record.exit = Some(status);
-                exits.push(Exited {
-                    id: id.clone(),
-                    exec_id,
-                    pid: record.pid,
-                    status,
-                });
+            self.live().remove(&pid);
+            let exit = Exited {
+                id: watched.id,
+                exec_id: watched.exec_id,
+                pid,
+                status,
+            };
+            if let Err(e) = self.record_exit(&exit) {
+                first_error.get_or_insert(e);
             }
-            if state.init.as_ref().is_some_and(|r| r.exit.is_some())
-                && state.status == Status::Running
-            {
-                state.status = Status::Stopped;
-                state.paused = false;
-            }
-            if state != before {
-                self.store.save(&state)?;
-            }
+            exits.push(exit);
         }
         match first_error {
             Some(error) => Err(error),
             None => Ok(exits),
         }
+    }
+
+    /// Write an exit into its container's record; the init's stops the container.
+    fn record_exit(&self, exit: &Exited) -> Result<(), RuntimeError> {
+        let Some(mut state) = self.store.load(&exit.id)? else {
+            return Ok(());
+        };
+        let record = match &exit.exec_id {
+            None => state.init.as_mut(),
+            Some(exec) => state.execs.get_mut(exec),
+        };
+        if let Some(record) = record.filter(|r| r.pid == exit.pid) {
+            record.exit = Some(exit.status);
+        }
+        if exit.exec_id.is_none() && state.status == Status::Running {
+            state.status = Status::Stopped;
+            state.paused = false;
+        }
+        Ok(self.store.save(&state)?)
     }
 
     /// The OCI state of container `id`.
@@ -429,6 +466,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         state.status = Status::Deleting;
         self.store.save(&state)?;
         let leftovers = tear_down(&self.networks, &mut state);
+        // Teardown reaped what the jail's removal killed.
+        self.live().retain(|_, w| w.id != id);
         if !leftovers.is_empty() {
             self.store.save(&state)?;
             return Err(RuntimeError::TeardownIncomplete {
