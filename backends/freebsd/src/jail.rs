@@ -3,7 +3,8 @@
 //! vfs option code, `vfs_buildopts`). Also the iovec pairs nmount(2) takes the same way.
 //!
 //! Value encodings: strings with their NUL; ints (`jid`, `vnet`, `ip4`, `enforce_statfs`,
-//! `children.max`, `devfs_ruleset`) as a C int (`vfs_copyopt` wants the exact size); booleans
+//! `children.max`, `devfs_ruleset`, `securelevel`, `sysvmsg`, `sysvsem`, `sysvshm`, `linux`)
+//! as a C int (`vfs_copyopt` wants the exact size); booleans
 //! (`persist`, `allow.*`) by the presence of their name or its "no" name, without a value;
 //! `ip4.addr`/`ip6.addr` as arrays of `struct in_addr`/`in6_addr`; "errmsg" a buffer the
 //! kernel writes its text into.
@@ -12,12 +13,12 @@ use crate::{cstr_bytes, fail, FreeBsd, Syscalls};
 use core::ffi::c_int;
 use std::ffi::CString;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use zelle_core::kernel::jail::MAXHOSTNAMELEN;
+use zelle_core::kernel::jail::{LINUX_COMMON_MODULE, LINUX_MAX_UTSNAME, MAXHOSTNAMELEN};
 use zelle_core::kernel::release::MODULE_ALLOW;
 use zelle_core::kernel::Op;
 use zelle_core::kernel::{
-    Errno, HostFacts, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult,
-    KernelError, Release, SysctlValue, VnetMode,
+    Errno, HostFacts, IpMode, JailFlags, JailInfo, JailKey, JailLinux, JailParams, JailSys, Jails,
+    Jid, KResult, KernelError, Release, SysctlValue, VnetMode,
 };
 use zelle_sys::{iovec, zeroed, MAXPATHLEN};
 
@@ -174,6 +175,28 @@ fn set_params(p: &JailParams) -> Result<Params, Errno> {
         let bytes = p.ip6_addrs.iter().flat_map(|a| a.octets()).collect();
         out.bytes("ip6.addr", Some(bytes))?;
     }
+    if let Some(level) = p.securelevel {
+        out.int("securelevel", level)?;
+    }
+    let sysv = [
+        ("sysvmsg", p.sysvmsg),
+        ("sysvsem", p.sysvsem),
+        ("sysvshm", p.sysvshm),
+    ];
+    for (name, value) in sysv {
+        if let Some(value) = value {
+            out.int(name, value as c_int)?;
+        }
+    }
+    if let Some(linux) = p.linux {
+        out.int("linux", linux as c_int)?;
+    }
+    if let Some(osname) = &p.linux_osname {
+        out.string("linux.osname", osname)?;
+    }
+    if let Some(osrelease) = &p.linux_osrelease {
+        out.string("linux.osrelease", osrelease)?;
+    }
     for (name, on) in &p.allow {
         out.flag(&allow_name(name, *on))?;
     }
@@ -181,8 +204,9 @@ fn set_params(p: &JailParams) -> Result<Params, Errno> {
     Ok(out)
 }
 
-/// The request of a jail_get: the key, then a buffer for everything `JailInfo` holds.
-fn get_params(key: &JailKey, allow: &[&str]) -> Result<Params, Errno> {
+/// The request of a jail_get: the key, then a buffer for everything `JailInfo` holds (the
+/// linux* ones only when they exist: `linux`).
+fn get_params(key: &JailKey, allow: &[&str], linux: bool) -> Result<Params, Errno> {
     let mut out = Params::default();
     match key {
         JailKey::Jid(jid) => out.int("jid", jid.0)?,
@@ -213,8 +237,17 @@ fn get_params(key: &JailKey, allow: &[&str]) -> Result<Params, Errno> {
         "devfs_ruleset",
         "ip4",
         "ip6",
+        "securelevel",
+        "sysvmsg",
+        "sysvsem",
+        "sysvshm",
     ] {
         out.int(name, 0)?;
+    }
+    if linux {
+        out.int("linux", 0)?;
+        out.buffer("linux.osname", LINUX_MAX_UTSNAME)?;
+        out.buffer("linux.osrelease", LINUX_MAX_UTSNAME)?;
     }
     out.buffer("ip4.addr", MAX_AF_IPS * 4)?;
     out.buffer("ip6.addr", MAX_AF_IPS * 16)?;
@@ -231,6 +264,19 @@ fn ip_mode(value: Option<c_int>) -> IpMode {
         Some(2) => IpMode::Inherit,
         _ => IpMode::Disable,
     }
+}
+
+/// The Linux values asked for, when they were: `linux` is new (1) or inherit (2).
+fn linux_info(p: &Params) -> Option<JailLinux> {
+    let mode = match p.int_value("linux")? {
+        1 => JailSys::New,
+        _ => JailSys::Inherit,
+    };
+    Some(JailLinux {
+        mode,
+        osname: p.string_value("linux.osname"),
+        osrelease: p.string_value("linux.osrelease"),
+    })
 }
 
 fn info(jid: c_int, p: &Params, allow: &[&str]) -> JailInfo {
@@ -268,6 +314,11 @@ fn info(jid: c_int, p: &Params, allow: &[&str]) -> JailInfo {
             .filter(|name| p.int_value(&format!("allow.{name}")).unwrap_or(0) != 0)
             .map(|name| name.to_string())
             .collect(),
+        securelevel: int("securelevel"),
+        sysvmsg: ip_mode(p.int_value("sysvmsg")),
+        sysvsem: ip_mode(p.int_value("sysvsem")),
+        sysvshm: ip_mode(p.int_value("sysvshm")),
+        linux: linux_info(p),
     }
 }
 
@@ -301,8 +352,10 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
     fn jail_get(&self, key: &JailKey, flags: JailFlags) -> KResult<JailInfo> {
         let op = Op::JailGet;
         let mut allow = self.allow_names()?;
+        // The linux* parameters exist only while linux_common is loaded.
+        let linux = self.module_loaded(LINUX_COMMON_MODULE)?;
         loop {
-            let mut p = get_params(key, &allow).map_err(|e| fail(op, e))?;
+            let mut p = get_params(key, &allow, linux).map_err(|e| fail(op, e))?;
             // SAFETY: the iovecs point into `p`, every value a writable buffer of its length.
             match p.call(|iov| unsafe { self.sys.jail_get(iov, flags.0 as c_int) }) {
                 Ok(jid) => return Ok(info(jid, &p, &allow)),
@@ -342,6 +395,7 @@ mod tests {
     use crate::syscalls::consts::CTLTYPE_INT;
     use crate::syscalls::MockSyscalls;
     use crate::test_support::{backend, pairs, put, with_sysctl};
+    use zelle_core::kernel::JailSys3;
 
     fn int(v: c_int) -> Option<Vec<u8>> {
         Some(v.to_ne_bytes().to_vec())
@@ -501,6 +555,10 @@ mod tests {
             put(iov, "ip6", &2i32.to_ne_bytes(), false);
             put(iov, "ip6.addr", &[], true);
             put(iov, "allow.mount", &1i32.to_ne_bytes(), false);
+            put(iov, "securelevel", &3i32.to_ne_bytes(), false);
+            put(iov, "sysvmsg", &1i32.to_ne_bytes(), false);
+            put(iov, "sysvsem", &2i32.to_ne_bytes(), false);
+            put(iov, "sysvshm", &0i32.to_ne_bytes(), false);
         }
     }
 
@@ -548,6 +606,11 @@ mod tests {
                 ip6: IpMode::Inherit,
                 ip6_addrs: vec![],
                 allow: vec!["mount".into()],
+                securelevel: 3,
+                sysvmsg: JailSys3::New,
+                sysvsem: JailSys3::Inherit,
+                sysvshm: JailSys3::Disable,
+                linux: None,
             }
         );
     }

@@ -10,6 +10,7 @@ use crate::machine::Machine;
 use crate::pf::PfState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use zelle_core::kernel::jail::LINUX_COMMON_MODULE;
 use zelle_core::kernel::{Errno, HostFacts, KResult, KernelError, Release, SysctlValue};
 
 /// `MAXMODNAME` (`sys/sys/module.h`): the size of modfind(2)'s name buffer, NUL included.
@@ -171,9 +172,17 @@ impl Machine {
         Ok(())
     }
 
-    /// kldload(8), as simulator control: load module `name`.
+    /// kldload(8), as simulator control: load module `name` and the modules it depends on
+    /// (`MODULE_DEPEND`, loaded first by the linker). Loading linux_common registers the
+    /// linux* jail parameters (see `jail::osd`).
     pub fn load_module(&mut self, name: &str) {
-        self.host.modules.insert(name.to_string());
+        for dependency in module_dependencies(name) {
+            self.load_module(dependency);
+        }
+        let newly = self.host.modules.insert(name.to_string());
+        if newly && name == LINUX_COMMON_MODULE {
+            self.linux_register(true);
+        }
     }
 
     /// kldunload(8), as simulator control: unload module `name`. Unloading pf drops every
@@ -181,9 +190,23 @@ impl Machine {
     /// they are, even while in use: the kernel would refuse with EBUSY; tests decide.
     pub fn unload_module(&mut self, name: &str) {
         self.host.modules.remove(name);
+        if name == LINUX_COMMON_MODULE {
+            self.linux_register(false);
+        }
         if name == "pf" {
             self.pf = PfState::default();
         }
+    }
+}
+
+/// What a module needs loaded first (`MODULE_DEPEND`): on amd64 linprocfs and linsysfs
+/// depend on linux_common (read in linsysfs.c; linprocfs.c per FACTS-kernel-runtime.md §6),
+/// and so does the Linux ABI module, "linux64" here (UNCONFIRMED: the amd64 linux_sysvec.c
+/// dependency was not read, nor the name modfind(2) gives that module).
+fn module_dependencies(name: &str) -> &'static [&'static str] {
+    match name {
+        "linprocfs" | "linsysfs" | "linux64" | "linux" => &[LINUX_COMMON_MODULE],
+        _ => &[],
     }
 }
 

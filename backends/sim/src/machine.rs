@@ -28,6 +28,10 @@ pub struct SimConfig {
     /// (`RACCT_DEFAULT_TO_DISABLED`): rctl(2) then answers ENOSYS, and zelle must cope.
     #[serde(default)]
     pub racct_enable: bool,
+    /// The ZFS datasets that exist ("pool/ds"): a zfs mount from one of them succeeds, from
+    /// any other name fails ENOENT. None by default: the machine has no pool.
+    #[serde(default)]
+    pub zfs_datasets: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -38,6 +42,7 @@ impl Default for SimConfig {
             faults: FaultPlan::default(),
             trace_limit: 10_000,
             racct_enable: false,
+            zfs_datasets: Vec::new(),
         }
     }
 }

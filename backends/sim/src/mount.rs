@@ -448,7 +448,7 @@ impl Machine {
             return Err(fail(Errno::EBUSY));
         }
         // vfs_domount_first: the covered vnode's type.
-        if fs.filemount {
+        if fs.filemount && self.release().nullfs_file_mounts() {
             if !covered.meta.is_dir() && !is_file {
                 return Err(fail(Errno::EINVAL));
             }
@@ -505,14 +505,23 @@ impl Machine {
             }
             // tmpfs_mount: vfs_mountedfrom(mp, "tmpfs"), whatever "from" said.
             "tmpfs" => "tmpfs".to_string(),
-            // No pool or dataset exists on the simulated machine (UNCONFIRMED errno).
-            "zfs" => return Err(fail(Errno::ENOENT)),
+            // zfs_mount: "from" names the dataset (EINVAL without one); zfs_domount fails
+            // ENOENT for a dataset that does not exist; vfs_mountedfrom(vfsp, osname).
+            "zfs" => {
+                let Some(dataset) = opt("from") else {
+                    return Err(fail(Errno::EINVAL));
+                };
+                if !self.config.zfs_datasets.iter().any(|d| d == dataset) {
+                    return Err(fail(Errno::ENOENT));
+                }
+                dataset.to_string()
+            }
             other => other.to_string(),
         };
 
         // Every check passed: load the module if needed, then record the mount.
         if let Some(module) = fs.module {
-            self.host.modules.insert(module.to_string());
+            self.load_module(module);
         }
         let mut kept = flags.0 & KEPT_FLAGS;
         if local {
@@ -615,7 +624,9 @@ impl Machine {
                     next &= !MountFlags::RDONLY.0;
                 }
             }
-            // Nothing else is ever recorded as mounted (zfs has no pool here).
+            // zfs_mount of an update re-reads its properties; the flags change as above
+            // (UNCONFIRMED beyond the flags: no zfs property is modelled).
+            "zfs" => {}
             _ => return Err(fail(Errno::EOPNOTSUPP)),
         }
         let options = merged

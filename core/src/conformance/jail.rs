@@ -16,7 +16,12 @@ use std::fmt::Debug;
 use std::net::Ipv4Addr;
 
 /// Assert that `result` failed with `errno` and the kernel's message `message`.
-fn expect_message<T: Debug>(result: KResult<T>, errno: Errno, message: &str, what: &str) {
+pub(crate) fn expect_message<T: Debug>(
+    result: KResult<T>,
+    errno: Errno,
+    message: &str,
+    what: &str,
+) {
     match result {
         Ok(value) => panic!("{what}: succeeded with {value:?}, expected {errno}"),
         Err(crate::kernel::KernelError::Errno {

@@ -18,6 +18,9 @@ pub mod files;
 pub mod host;
 pub mod jail;
 pub mod mount;
+// The jail parameters and mount types the runtime sets (one block for easy merges).
+pub mod jail_params;
+pub mod mount_types;
 pub mod net;
 pub mod pf;
 pub mod process;
@@ -75,6 +78,8 @@ macro_rules! conformance_tests {
         $crate::process_conformance_tests!($kernel, $scratch);
         $crate::host_conformance_tests!($kernel, $scratch);
         $crate::rctl_any_kernel_conformance_tests!($kernel, $scratch);
+        $crate::jail_params_conformance_tests!($kernel, $scratch);
+        $crate::mount_types_conformance_tests!($kernel, $scratch);
     };
 }
 

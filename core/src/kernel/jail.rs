@@ -19,20 +19,38 @@ impl fmt::Display for Jid {
 /// `MAXHOSTNAMELEN` (`sys/sys/param.h`), the limit for `name` and `host.hostname`, NUL included.
 pub const MAXHOSTNAMELEN: usize = 256;
 
-/// The `vnet` parameter (`sys/sys/jail.h`: `JAIL_SYS_NEW` 1, `JAIL_SYS_INHERIT` 2).
+/// A jailsys parameter that has no "disable": `vnet`, `host` and `linux` take only new or
+/// inherit (`sys/sys/jail.h`: `JAIL_SYS_NEW` 1, `JAIL_SYS_INHERIT` 2; kern_jail_set, and
+/// linux_mib.c `linux_prison_check` for `linux`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum VnetMode {
+pub enum JailSys {
     New = 1,
     Inherit = 2,
 }
 
-/// The `ip4` and `ip6` parameters (`JAIL_SYS_DISABLE` 0, `JAIL_SYS_NEW` 1, `JAIL_SYS_INHERIT` 2).
+/// A jailsys parameter with all three values (`JAIL_SYS_DISABLE` 0, `JAIL_SYS_NEW` 1,
+/// `JAIL_SYS_INHERIT` 2): `ip4`, `ip6`, `sysvmsg`, `sysvsem`, `sysvshm`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IpMode {
+pub enum JailSys3 {
     Disable = 0,
     New = 1,
     Inherit = 2,
 }
+
+/// The `vnet` parameter: the jailsys type without "disable".
+pub type VnetMode = JailSys;
+
+/// The `ip4` and `ip6` parameters: the jailsys type with "disable".
+pub type IpMode = JailSys3;
+
+/// `LINUX_MAX_UTSNAME` (`compat/linux/linux_mib.h`): `linux.osname` and `linux.osrelease`,
+/// NUL included.
+pub const LINUX_MAX_UTSNAME: usize = 65;
+
+/// The module whose loading registers the `linux*` jail parameters (linux_common.ko:
+/// `linux_common_modevent` → `linux_osd_jail_register`), by the name modfind(2) knows it
+/// (`DECLARE_MODULE(linuxcommon, ...)` in `compat/linux/linux_common.c`).
+pub const LINUX_COMMON_MODULE: &str = "linuxcommon";
 
 /// The flags argument of jail_set(2) and jail_get(2) (`sys/sys/jail.h`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +94,21 @@ pub struct JailParams {
     pub ip6_addrs: Vec<Ipv6Addr>,
     /// `allow.*` parameters by their name after `allow.` ("mount", "mount.devfs", "raw_sockets").
     pub allow: Vec<(String, bool)>,
+    /// May be raised freely, never set below the parent's level (prison0's is
+    /// kern.securelevel); raising it raises every descendant too.
+    pub securelevel: Option<i32>,
+    /// SysV message queues, semaphores and shared memory: disabled, the jail's own, or the
+    /// parent's. New or inherit need the parent not to have it disabled.
+    pub sysvmsg: Option<JailSys3>,
+    pub sysvsem: Option<JailSys3>,
+    pub sysvshm: Option<JailSys3>,
+    /// Exist only while linux_common.ko is loaded (`LINUX_COMMON_MODULE`); setting a name or a
+    /// release implies `linux=new`.
+    pub linux: Option<JailSys>,
+    /// At most 64 bytes.
+    pub linux_osname: Option<String>,
+    /// "A.B.C" with an optional "-suffix", at least 1.0.0, at most 64 bytes.
+    pub linux_osrelease: Option<String>,
 }
 
 /// How jail_get(2) finds a jail.
@@ -106,6 +139,22 @@ pub struct JailInfo {
     pub ip6_addrs: Vec<Ipv6Addr>,
     /// Every `allow.*` parameter that is set.
     pub allow: Vec<String>,
+    pub securelevel: i32,
+    pub sysvmsg: JailSys3,
+    pub sysvsem: JailSys3,
+    pub sysvshm: JailSys3,
+    /// `None` while linux_common.ko is not loaded (the parameters do not exist then).
+    pub linux: Option<JailLinux>,
+}
+
+/// What jail_get(2) reports of a jail's Linux emulation (`linux_prison_get`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JailLinux {
+    /// New when the jail has its own values, inherit when it shares an ancestor's.
+    pub mode: JailSys,
+    /// The values in force: its own, or those of the ancestor it inherits from.
+    pub osname: String,
+    pub osrelease: String,
 }
 
 pub trait Jails {

@@ -21,7 +21,10 @@ pub use devfs::{DevfsRule, DevfsRuleId, DevfsRules, DevfsVisibility};
 pub use errno::{Errno, KResult, KernelError};
 pub use files::{FileType, Files};
 pub use host::{HostFacts, SysctlValue};
-pub use jail::{IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, VnetMode};
+pub use jail::{
+    IpMode, JailFlags, JailInfo, JailKey, JailLinux, JailParams, JailSys, JailSys3, Jails, Jid,
+    VnetMode,
+};
 pub use mount::{MountEntry, MountFlags, MountRequest, Mounts};
 pub use net::{
     Gateway, IfFlags, Inet6Alias, InetAlias, Interface, NetworkInterfaces, Route, RouteEntry,

@@ -92,6 +92,27 @@ impl Release {
         self >= Release::V14_1
     }
 
+    /// Whether nullfs may mount a regular file over a regular file (`VFCF_FILEMOUNT`, read in
+    /// null_vfsops.c and `vfs_domount_first` of vfs_mount.c [M]; added to main in December
+    /// 2022, so in 14.0). Before it, a file mount point is ENOTDIR like for any file system.
+    /// UNCONFIRMED: whether it was merged to stable/13 for 13.2; `V13` (13.1 onwards) is
+    /// modelled without it.
+    pub fn nullfs_file_mounts(self) -> bool {
+        self >= Release::V14_0
+    }
+
+    /// The Linux release a jail reports when none is set (`LINUX_VERSION_STR`,
+    /// compat/linux/linux_mib.h): "5.15.0" in the main/15 copy [M], "4.4.0" in a late 13/14
+    /// copy [O14] (FACTS-kernel-runtime.md §6). UNCONFIRMED which release switched: modelled
+    /// as 15.0.
+    pub fn linux_default_osrelease(self) -> &'static str {
+        if self >= Release::V15_0 {
+            "5.15.0"
+        } else {
+            "4.4.0"
+        }
+    }
+
     /// The `allow.*` permissions compiled into kern_jail.c (`pr_flag_allow`), by their name
     /// after "allow.". Module-provided ones (`allow.mount.<fs>`, `allow.vmm`, ...) are in
     /// `MODULE_ALLOW`.
@@ -141,7 +162,11 @@ impl fmt::Display for Release {
 /// one compiled into GENERIC, which always exists. They exist only while their module is loaded
 /// (FACTS-kernel-runtime.md §7). UNCONFIRMED: devfs, procfs and tmpfs compiled in; vmm's
 /// `allow.vmm` (vmm.ko, 14.x per jail(8)) and nfsd's `allow.nfsd` (nfsd.ko; static under VIMAGE
-/// in 15, FACTS-kernel-errno.md §10, not modelled) follow their module.
+/// in 15, FACTS-kernel-errno.md §10, not modelled) follow their module. Every file system
+/// here registers with VFCF_JAIL (`prison_add_vfs` makes its `allow.mount.<fs>`): read in
+/// `VFS_SET(null_vfsops, nullfs, ... VFCF_JAIL ...)`, `PSEUDOFS(procfs, 1, VFCF_JAIL)`,
+/// `PSEUDOFS(linsysfs, 1, VFCF_JAIL)`, `VFS_SET(zfs_vfsops, zfs, VFCF_JAIL ...)` of
+/// freebsd-src, and for devfs, fdescfs, tmpfs and linprocfs in [M] (FACTS-kernel-runtime.md §7).
 pub const MODULE_ALLOW: &[(&str, Option<&str>)] = &[
     ("mount.devfs", None),
     ("mount.procfs", None),

@@ -8,7 +8,7 @@ use crate::fault::Op;
 use core::ffi::c_int;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::{
-    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jid, KResult, KernelError, VnetMode,
+    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, JailSys, Jid, KResult, KernelError,
 };
 use zelle_sys::iovec;
 
@@ -89,6 +89,16 @@ fn int(value: &Option<Vec<u8>>) -> Result<c_int, Errno> {
     Ok(c_int::from_ne_bytes(bytes))
 }
 
+/// A jailsys value without "disable" (`vnet`; `linux`: linux_prison_check).
+fn jail_sys(value: c_int) -> Result<JailSys, Errno> {
+    match value {
+        1 => Ok(JailSys::New),
+        2 => Ok(JailSys::Inherit),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// A jailsys value with "disable" (`ip4`, `ip6`; `sysvmsg` and the others: msg_prison_check).
 fn ip_mode(value: c_int) -> Result<IpMode, Errno> {
     match value {
         0 => Ok(IpMode::Disable),
@@ -129,13 +139,15 @@ fn set_params(opts: &[Opt]) -> Result<(JailParams, Option<String>), Errno> {
             "persist" => persist = true,
             "nopersist" => nopersist = true,
             // jailsys parameters: vnet has no "disable".
-            "vnet" => {
-                p.vnet = Some(match int(v)? {
-                    1 => VnetMode::New,
-                    2 => VnetMode::Inherit,
-                    _ => return Err(Errno::EINVAL),
-                })
-            }
+            "vnet" => p.vnet = Some(jail_sys(int(v)?)?),
+            "securelevel" => p.securelevel = Some(int(v)?),
+            "sysvmsg" => p.sysvmsg = Some(ip_mode(int(v)?)?),
+            "sysvsem" => p.sysvsem = Some(ip_mode(int(v)?)?),
+            "sysvshm" => p.sysvshm = Some(ip_mode(int(v)?)?),
+            // Decoded whether or not linux_common is loaded: the rule refuses them when not.
+            "linux" => p.linux = Some(jail_sys(int(v)?)?),
+            "linux.osname" => p.linux_osname = Some(string(v)?),
+            "linux.osrelease" => p.linux_osrelease = Some(string(v)?),
             "enforce_statfs" => p.enforce_statfs = Some(int(v)? as u32),
             "children.max" => p.children_max = Some(int(v)? as u32),
             "devfs_ruleset" => p.devfs_ruleset = Some(int(v)? as u32),
@@ -281,6 +293,14 @@ fn out_value(info: &JailInfo, name: &str) -> Option<Out> {
         "devfs_ruleset" => Out::Int(info.devfs_ruleset as c_int),
         "ip4" => mode(info.ip4),
         "ip6" => mode(info.ip6),
+        "securelevel" => Out::Int(info.securelevel),
+        "sysvmsg" => mode(info.sysvmsg),
+        "sysvsem" => mode(info.sysvsem),
+        "sysvshm" => mode(info.sysvshm),
+        // Unknown parameters while linux_common is not loaded.
+        "linux" => Out::Int(info.linux.as_ref()?.mode as c_int),
+        "linux.osname" => Out::Str(info.linux.as_ref()?.osname.clone()),
+        "linux.osrelease" => Out::Str(info.linux.as_ref()?.osrelease.clone()),
         "ip4.addr" => Out::Array(info.ip4_addrs.iter().flat_map(|a| a.octets()).collect()),
         "ip6.addr" => Out::Array(info.ip6_addrs.iter().flat_map(|a| a.octets()).collect()),
         // Every allow.* name is answered, set or not (a door limit: the kernel refuses a

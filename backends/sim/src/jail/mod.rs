@@ -22,11 +22,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use zelle_core::kernel::{
-    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, Jails, Jid, KResult, KernelError,
-    Signal, Vnet,
+    Errno, IpMode, JailFlags, JailInfo, JailKey, JailParams, JailSys, JailSys3, Jails, Jid,
+    KResult, KernelError, Signal, Vnet,
 };
 
+mod osd;
 mod set;
+
+pub use osd::{LinuxValues, SYSV_PARAMS};
 
 /// `JAIL_MAX` (`sys/sys/jail.h`): the highest jid handed out, and prison0's `children.max`.
 pub const JAIL_MAX: i32 = 999_999;
@@ -62,6 +65,21 @@ pub struct Jail {
     pub ip6: IpMode,
     pub ip6_addrs: Vec<Ipv6Addr>,
     pub allow: BTreeSet<String>,
+    /// `pr_securelevel`: a new jail starts at its parent's (kern_jail_set).
+    #[serde(default = "insecure")]
+    pub securelevel: i32,
+    /// The root prison of each SysV facility (`osd::SYSV_PARAMS` order): the jail itself
+    /// (new), an ancestor (inherit), or none (disabled).
+    #[serde(default)]
+    pub sysv: [Option<Jid>; 3],
+    /// The jail's own Linux values; `None` inherits (or linux_common is not loaded).
+    #[serde(default)]
+    pub linux: Option<LinuxValues>,
+}
+
+/// prison0's securelevel on a stock boot (kern_mib.c: -1 until init raises it).
+fn insecure() -> i32 {
+    -1
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +233,11 @@ impl Machine {
             ip6: jail.ip6,
             ip6_addrs: jail.ip6_addrs.clone(),
             allow: jail.allow.iter().cloned().collect(),
+            securelevel: jail.securelevel,
+            sysvmsg: self.sysv_mode(jail, 0),
+            sysvsem: self.sysv_mode(jail, 1),
+            sysvshm: self.sysv_mode(jail, 2),
+            linux: self.linux_info(jail),
         })
     }
 
@@ -274,6 +297,11 @@ impl Machine {
         for child in self.jails.jails.values_mut() {
             if child.parent == old {
                 child.parent = new;
+            }
+            for root in child.sysv.iter_mut().flatten() {
+                if *root == old {
+                    *root = new;
+                }
             }
         }
         for p in self.procs.procs.values_mut() {
@@ -358,34 +386,75 @@ impl Machine {
         self.settle_jails();
     }
 
-    /// As `jls -d -h jid parent name host.hostname vnet persist dying path ip4.addr` prints.
+    /// As `jls -d -h` prints the parameters zelle sets (the linux ones only while they exist;
+    /// an empty value as "").
     pub(crate) fn dump_jails(&self, out: &mut String) {
-        out.push_str(
-            "# jls -d -h jid parent name host.hostname vnet persist dying path ip4.addr\n",
-        );
-        out.push_str("jid parent name host.hostname vnet persist dying path ip4.addr\n");
+        let mut columns = vec![
+            "jid",
+            "parent",
+            "name",
+            "host.hostname",
+            "vnet",
+            "persist",
+            "dying",
+            "path",
+            "ip4.addr",
+            "securelevel",
+            "children.max",
+            "enforce_statfs",
+            "devfs_ruleset",
+        ];
+        columns.extend(SYSV_PARAMS);
+        let linux = self.linux_registered();
+        if linux {
+            columns.extend(["linux", "linux.osname", "linux.osrelease"]);
+        }
+        out.push_str(&format!("# jls -d -h {}\n", columns.join(" ")));
+        out.push_str(&columns.join(" "));
+        out.push('\n');
+        let text = |s: &str| {
+            if s.is_empty() {
+                "\"\"".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        let jailsys = |m: JailSys3| match m {
+            JailSys3::Disable => "disable",
+            JailSys3::New => "new",
+            JailSys3::Inherit => "inherit",
+        };
         for j in self.jails.jails.values() {
             let addrs: Vec<String> = j.ip4_addrs.iter().map(|a| a.to_string()).collect();
-            out.push_str(&format!(
-                "{} {} {} {} {} {} {} {} {}\n",
-                j.jid,
-                j.parent,
-                j.name,
-                if j.hostname.is_empty() {
-                    "\"\""
-                } else {
-                    &j.hostname
-                },
-                if j.vnet { "new" } else { "inherit" },
-                j.persist,
-                j.dying,
-                j.path,
+            let mut row = vec![
+                j.jid.to_string(),
+                j.parent.to_string(),
+                j.name.clone(),
+                text(&j.hostname),
+                (if j.vnet { "new" } else { "inherit" }).to_string(),
+                j.persist.to_string(),
+                j.dying.to_string(),
+                j.path.clone(),
                 if addrs.is_empty() {
                     "-".to_string()
                 } else {
                     addrs.join(",")
                 },
-            ));
+                j.securelevel.to_string(),
+                j.children_max.to_string(),
+                j.enforce_statfs.to_string(),
+                j.devfs_ruleset.to_string(),
+            ];
+            row.extend((0..SYSV_PARAMS.len()).map(|at| jailsys(self.sysv_mode(j, at)).into()));
+            if let Some(l) = self.linux_info(j) {
+                let mode = match l.mode {
+                    JailSys::New => "new",
+                    JailSys::Inherit => "inherit",
+                };
+                row.extend([mode.to_string(), text(&l.osname), text(&l.osrelease)]);
+            }
+            out.push_str(&row.join(" "));
+            out.push('\n');
         }
         out.push('\n');
     }

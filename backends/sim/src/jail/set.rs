@@ -5,6 +5,7 @@
 //! fel1x-developer/freebsd-src@2d614aa2fe3e (main, __FreeBSD_version 1500012, after
 //! freebsd-src ed31b3f4a146).
 
+use super::osd::OsdRequest;
 use super::{Jail, VnetId, JAIL_MAX};
 use crate::fault::Op;
 use crate::machine::Machine;
@@ -49,11 +50,15 @@ struct Request {
     allow: Vec<(String, bool)>,
     unknown: Option<String>,
     path: Option<String>,
+    securelevel: Option<i32>,
+    /// The parameters the modules check and set (SysV, Linux).
+    osd: OsdRequest,
 }
 
 /// What a prison passes on to a child it gets: prison0's values for the host.
 struct ParentView {
     name: String,
+    securelevel: i32,
     childmax: i32,
     enforce: i32,
     devfs_ruleset: u32,
@@ -137,6 +142,11 @@ impl Machine {
         match self.jails.jails.get(&ppr) {
             None => ParentView {
                 name: "0".to_string(),
+                // prison0's pr_securelevel is what kern.securelevel reads on the host.
+                securelevel: self
+                    .host
+                    .sysctl_int("kern.securelevel")
+                    .map_or(-1, |l| l as i32),
                 childmax: JAIL_MAX,
                 enforce: 0,
                 devfs_ruleset: 0,
@@ -146,6 +156,7 @@ impl Machine {
             },
             Some(j) => ParentView {
                 name: j.name.clone(),
+                securelevel: j.securelevel,
                 childmax: j.children_max as i32,
                 enforce: j.enforce_statfs as i32,
                 devfs_ruleset: j.devfs_ruleset,
@@ -248,8 +259,9 @@ impl Machine {
             ));
         }
 
+        // The backend sends linux* before allow.*: the first unknown name is a linux one.
+        let (osd, mut unknown) = self.osd_request(p);
         let mut allow = Vec::new();
-        let mut unknown = None;
         for (name, on) in &p.allow {
             let wire = allow_wire_name(name, *on);
             if wire.contains('\0') {
@@ -340,6 +352,8 @@ impl Machine {
             allow,
             unknown,
             path,
+            securelevel: p.securelevel,
+            osd,
         })
     }
 
@@ -557,7 +571,8 @@ impl Machine {
 
         // Final checks against the parent.
         let parent = self.parent_view(ppr);
-        if r.childmax.is_some_and(|c| c >= parent.childmax)
+        if r.securelevel.is_some_and(|l| l < parent.securelevel)
+            || r.childmax.is_some_and(|c| c >= parent.childmax)
             || r.enforce.is_some_and(|e| e < parent.enforce)
         {
             return Err(fail(Errno::EPERM));
@@ -654,6 +669,8 @@ impl Machine {
                 return Err(fail(Errno::EPERM));
             }
         }
+        // The modules check their parameters, then anything not seen is unknown.
+        self.osd_check(ppr, &r.osd)?;
         if let Some(unknown) = r.unknown.take() {
             return Err(refuse(
                 Errno::EINVAL,
@@ -712,14 +729,19 @@ impl Machine {
                 ip6,
                 ip6_addrs,
                 allow,
+                securelevel: r.securelevel.unwrap_or(parent.securelevel),
+                sysv: [None; 3],
+                linux: None,
             };
             self.jails.jails.insert(jid, jail);
             if r.new_vnet {
                 self.vnet_create(VnetId(jid));
             }
+            self.osd_create(jid, &r.osd);
         } else {
             self.jail_update(jid, &r, full_name, p.hostname.clone());
         }
+        self.osd_set(jid, &r.osd);
         self.settle_jails();
         Ok(jid)
     }
@@ -789,6 +811,9 @@ impl Machine {
         if r.pr_ip6 {
             jail.ip6_addrs = r.ip6.clone();
         }
+        if let Some(l) = r.securelevel {
+            jail.securelevel = l;
+        }
         if let Some(e) = r.enforce {
             jail.enforce_statfs = e as u32;
         }
@@ -827,6 +852,9 @@ impl Machine {
             let Some(child) = self.jails.jails.get_mut(&d) else {
                 continue;
             };
+            if let Some(l) = r.securelevel {
+                child.securelevel = child.securelevel.max(l);
+            }
             if let Some(e) = r.enforce {
                 child.enforce_statfs = child.enforce_statfs.max(e as u32);
             }
@@ -925,6 +953,9 @@ mod tests {
             ip6: IpMode::Disable,
             ip6_addrs: vec![],
             allow: BTreeSet::new(),
+            securelevel: -1,
+            sysv: [None; 3],
+            linux: None,
         };
         assert_eq!(m.next_prid(), Some(1));
         for jid in [1, 2, 4] {
