@@ -474,6 +474,92 @@ mod tests {
     }
 
     #[test]
+    fn jail_set_sends_securelevel_sysv_and_linux_as_libjail_would() {
+        let params = JailParams {
+            name: Some("lx".into()),
+            securelevel: Some(3),
+            sysvmsg: Some(JailSys3::New),
+            sysvsem: Some(JailSys3::Inherit),
+            sysvshm: Some(JailSys3::Disable),
+            linux: Some(JailSys::New),
+            linux_osname: Some("Linux".into()),
+            linux_osrelease: Some("5.15.0".into()),
+            allow: vec![("sysvipc".into(), true)],
+            ..JailParams::default()
+        };
+        let mut mock = MockSyscalls::new();
+        mock.expect_jail_set()
+            .withf(|iov, &flags| {
+                // SAFETY: the backend's iovecs point into its own buffers.
+                let got = unsafe { pairs(iov) };
+                let want = vec![
+                    ("name".to_string(), text("lx")),
+                    ("securelevel".into(), int(3)),
+                    ("sysvmsg".into(), int(1)),
+                    ("sysvsem".into(), int(2)),
+                    ("sysvshm".into(), int(0)),
+                    ("linux".into(), int(1)),
+                    ("linux.osname".into(), text("Linux")),
+                    ("linux.osrelease".into(), text("5.15.0")),
+                    ("allow.sysvipc".into(), None),
+                    ("errmsg".into(), Some(vec![0; ERRMSG_LEN])),
+                ];
+                flags == 2 && got == want
+            })
+            .times(1)
+            .returning(|_, _| Ok(4));
+        assert_eq!(
+            backend(mock).jail_set(&params, JailFlags::UPDATE).unwrap(),
+            Jid(4)
+        );
+    }
+
+    #[test]
+    fn jail_get_asks_for_linux_only_while_linux_common_is_loaded() {
+        for loaded in [&[][..], &["linuxcommon"][..]] {
+            let with_linux = !loaded.is_empty();
+            let mut mock = MockSyscalls::new();
+            kernel_of(&mut mock, Release::V14_1, loaded);
+            mock.expect_jail_get()
+                .withf(move |iov, _| {
+                    // SAFETY: the backend's iovecs point into its own buffers.
+                    let got = unsafe { pairs(iov) };
+                    let has = |name: &str, value: Option<Vec<u8>>| {
+                        got.contains(&(name.to_string(), value))
+                    };
+                    let buffer = Some(vec![0; LINUX_MAX_UTSNAME]);
+                    has("securelevel", int(0))
+                        && has("sysvmsg", int(0))
+                        && has("linux", int(0)) == with_linux
+                        && has("linux.osname", buffer.clone()) == with_linux
+                        && has("linux.osrelease", buffer) == with_linux
+                })
+                .times(1)
+                .returning(move |iov, _| {
+                    answer(iov);
+                    if with_linux {
+                        // SAFETY: the linux buffers are LINUX_MAX_UTSNAME bytes.
+                        unsafe {
+                            put(iov, "linux", &2i32.to_ne_bytes(), false);
+                            put(iov, "linux.osname", b"Linux\0", false);
+                            put(iov, "linux.osrelease", b"4.4.0\0", false);
+                        }
+                    }
+                    Ok(5)
+                });
+            let info = backend(mock)
+                .jail_get(&JailKey::Jid(Jid(5)), JailFlags(0))
+                .unwrap();
+            let expected = with_linux.then(|| JailLinux {
+                mode: JailSys::Inherit,
+                osname: "Linux".into(),
+                osrelease: "4.4.0".into(),
+            });
+            assert_eq!(info.linux, expected);
+        }
+    }
+
+    #[test]
     fn jail_set_reports_the_kernels_text() {
         let mut mock = MockSyscalls::new();
         mock.expect_jail_set().times(1).returning(|iov, _| {

@@ -48,6 +48,29 @@ fn door_with(config: SimConfig) -> FreeBsd<SimSyscalls> {
     FreeBsd::new(SimSyscalls::new(SimKernel::new(config)))
 }
 
+/// A door to a machine with the Linux ABI loaded (linux64 brings linux_common and the linux*
+/// jail parameters): the real backend then asks jail_get for them too.
+fn linux_door() -> FreeBsd<SimSyscalls> {
+    let k = SimKernel::seeded(1);
+    k.with_machine(|m| m.load_module("linux64")).unwrap();
+    FreeBsd::new(SimSyscalls::new(k))
+}
+
+/// The jail parameter rules again where linux* exist.
+mod with_linux {
+    use super::*;
+    zelle_core::jail_params_conformance_tests!(linux_door, common::TempScratch::new);
+}
+
+/// The mount type rules again on a 13.x machine (no nullfs file mounts).
+mod release_13 {
+    use super::*;
+    fn door_13() -> FreeBsd<SimSyscalls> {
+        release(Release::V13)
+    }
+    zelle_core::mount_types_conformance_tests!(door_13, common::TempScratch::new);
+}
+
 fn release(release: Release) -> FreeBsd<SimSyscalls> {
     door_with(SimConfig {
         release,
@@ -291,6 +314,45 @@ fn jail_set_iovecs_are_read_as_vfs_buildopts_reads_them() {
     iov[0].iov_len = name.len() - 1;
     // SAFETY: as above.
     assert_eq!(unsafe { sys.jail_set(&mut iov, 1) }, Err(Errno::EINVAL));
+}
+
+/// The jailsys and int parameters as the door reads them: a C int of exactly sizeof(int)
+/// (`vfs_copyopt`), sysvmsg 0–2 (`msg_prison_check`), linux 1 or 2 (`linux_prison_check`);
+/// anything else is EINVAL before the machine changes.
+#[test]
+fn jail_ints_must_be_c_ints_of_their_range() {
+    let sys = SimSyscalls::new(SimKernel::seeded(1));
+    sys.kernel()
+        .with_machine(|m| m.load_module("linux64"))
+        .unwrap();
+    let cases: [(&[u8], Vec<u8>); 5] = [
+        (b"securelevel\0", 1i64.to_ne_bytes().to_vec()),
+        (b"sysvmsg\0", 3i32.to_ne_bytes().to_vec()),
+        (b"sysvshm\0", (-1i32).to_ne_bytes().to_vec()),
+        (b"linux\0", 0i32.to_ne_bytes().to_vec()),
+        (b"linux\0", 3i32.to_ne_bytes().to_vec()),
+    ];
+    for (name, value) in cases {
+        let mut name = name.to_vec();
+        let mut value = value;
+        let mut persist = *b"persist\0";
+        let mut iov = [zeroed::<iovec>(), zeroed(), zeroed(), zeroed()];
+        iov[0].iov_base = name.as_mut_ptr().cast();
+        iov[0].iov_len = name.len();
+        iov[1].iov_base = value.as_mut_ptr().cast();
+        iov[1].iov_len = value.len();
+        iov[2].iov_base = persist.as_mut_ptr().cast();
+        iov[2].iov_len = persist.len();
+        // SAFETY: every iovec points at a live buffer of its length (or none).
+        let result = unsafe { sys.jail_set(&mut iov, JailFlags::CREATE.0 as c_int) };
+        assert_eq!(
+            result,
+            Err(Errno::EINVAL),
+            "{:?}",
+            String::from_utf8_lossy(&name)
+        );
+    }
+    assert!(sys.kernel().snapshot().jails.jails.is_empty());
 }
 
 /// nmount without an fstype option: EINVAL, "Invalid fstype" in errmsg (UNCONFIRMED text;
