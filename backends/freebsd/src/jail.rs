@@ -353,7 +353,7 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
         let op = Op::JailGet;
         let mut allow = self.allow_names()?;
         // The linux* parameters exist only while linux_common is loaded.
-        let linux = self.module_loaded(LINUX_COMMON_MODULE)?;
+        let mut linux = self.module_loaded(LINUX_COMMON_MODULE)?;
         loop {
             let mut p = get_params(key, &allow, linux).map_err(|e| fail(op, e))?;
             // SAFETY: the iovecs point into `p`, every value a writable buffer of its length.
@@ -361,20 +361,22 @@ impl<S: Syscalls> Jails for FreeBsd<S> {
                 Ok(jid) => return Ok(info(jid, &p, &allow)),
                 Err(errno) => {
                     let error = p.error(op, errno);
-                    // A permission this kernel still lacks (one believed compiled in, UNCONFIRMED
-                    // in `MODULE_ALLOW`): ask again without it.
                     let unknown = match &error {
                         KernelError::Errno {
                             message: Some(m), ..
-                        } => m
-                            .strip_prefix("unknown parameter: allow.")
-                            .map(str::to_string),
+                        } if errno == Errno::EINVAL => m.strip_prefix("unknown parameter: "),
                         _ => None,
                     };
-                    match unknown.and_then(|u| allow.iter().position(|a| *a == u)) {
-                        Some(at) if errno == Errno::EINVAL => {
+                    // A permission this kernel still lacks (one believed compiled in, UNCONFIRMED
+                    // in `MODULE_ALLOW`), or linux* after linux_common went: ask again without.
+                    let allow_at = unknown
+                        .and_then(|u| u.strip_prefix("allow."))
+                        .and_then(|u| allow.iter().position(|a| *a == u));
+                    match (allow_at, unknown) {
+                        (Some(at), _) => {
                             allow.remove(at);
                         }
+                        (None, Some(u)) if linux && u.starts_with("linux") => linux = false,
                         _ => return Err(error),
                     }
                 }
@@ -768,6 +770,38 @@ mod tests {
             .jail_get(&JailKey::After(Jid(4)), JailFlags(0))
             .unwrap();
         assert_eq!(info.jid, Jid(5));
+    }
+
+    #[test]
+    fn jail_get_asks_again_without_linux_when_linux_common_went() {
+        let mut mock = MockSyscalls::new();
+        kernel_of(&mut mock, Release::V14_1, &["linuxcommon"]);
+        let asks_linux = |iov: &[iovec]| {
+            // SAFETY: the backend's iovecs point into its own buffers.
+            unsafe { pairs(iov) }.iter().any(|(n, _)| n == "linux")
+        };
+        let mut seq = mockall::Sequence::new();
+        mock.expect_jail_get()
+            .withf(move |iov, _| asks_linux(iov))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|iov, _| {
+                // SAFETY: the errmsg buffer is ERRMSG_LEN bytes.
+                unsafe { put(iov, "errmsg", b"unknown parameter: linux\0", false) };
+                Err(Errno::EINVAL)
+            });
+        mock.expect_jail_get()
+            .withf(move |iov, _| !asks_linux(iov))
+            .times(1)
+            .in_sequence(&mut seq)
+            .returning(|iov, _| {
+                answer(iov);
+                Ok(5)
+            });
+        let info = backend(mock)
+            .jail_get(&JailKey::Jid(Jid(5)), JailFlags(0))
+            .unwrap();
+        assert_eq!(info.linux, None);
     }
 
     #[test]

@@ -231,6 +231,44 @@ fn sysv_changes_reach_the_descendants() {
     sound(&k);
 }
 
+/// allow.sysvipc stands for sysvmsg=inherit (and sem, shm) only when setting: the check looks
+/// at sysvmsg alone, so below a parent with sysvmsg disabled it is no EPERM, and the child
+/// inherits "none" (msg_prison_check, msg_prison_set).
+#[test]
+fn allow_sysvipc_inherits_without_the_check() {
+    let k = SimKernel::seeded(1);
+    let ipc = ("sysvipc".to_string(), true);
+    create(
+        &k,
+        &JailParams {
+            allow: vec![ipc.clone()],
+            sysvmsg: Some(JailSys3::Disable),
+            ..persistent("p")
+        },
+    );
+    let explicit = JailParams {
+        sysvmsg: Some(JailSys3::Inherit),
+        ..persistent("p.explicit")
+    };
+    assert_eq!(
+        k.jail_set(&explicit, JailFlags::CREATE).unwrap_err().code(),
+        Some(Errno::EPERM)
+    );
+    let kid = create(
+        &k,
+        &JailParams {
+            allow: vec![ipc],
+            ..persistent("p.c")
+        },
+    );
+    let info = get(&k, kid);
+    assert_eq!(
+        (info.sysvmsg, info.sysvsem, info.sysvshm),
+        (JailSys3::Disable, JailSys3::Inherit, JailSys3::Inherit)
+    );
+    sound(&k);
+}
+
 /// A zfs mount names its dataset: one the machine has mounts, is listed as zfs from the
 /// dataset and local, takes flag updates, and shows in the dump as mount(8) prints it.
 #[test]

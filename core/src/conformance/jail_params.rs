@@ -12,6 +12,7 @@
 use super::jail::expect_message;
 use super::{expect_errno, Scratch};
 use crate::kernel::jail::LINUX_COMMON_MODULE;
+use crate::kernel::release::MODULE_ALLOW;
 use crate::kernel::{
     Errno, JailFlags, JailInfo, JailKey, JailParams, JailSys, JailSys3, Jid, Kernel, SysctlValue,
 };
@@ -331,6 +332,46 @@ pub fn jails_below_jails<K: Kernel>(k: &K, _: &dyn Scratch) {
     }
 }
 
+/// allow.mount.<fs> exists while its file system is registered (`prison_add_vfs`): those
+/// compiled in always, a module's only while it is loaded; a missing one is EINVAL "unknown
+/// parameter: allow.mount.<fs>", in its "no" form too. An existing one is reported when set.
+pub fn mount_permissions_follow_the_file_systems<K: Kernel>(k: &K, _: &dyn Scratch) {
+    for (name, module) in MODULE_ALLOW {
+        let Some(fs) = name.strip_prefix("mount.") else {
+            continue;
+        };
+        let exists = match module {
+            None => true,
+            Some(module) => k.module_loaded(module).expect("modfind"),
+        };
+        for on in [true, false] {
+            let params = JailParams {
+                allow: vec![("mount".into(), true), (name.to_string(), on)],
+                ..persistent("zc-mountperm")
+            };
+            let result = k.jail_set(&params, JailFlags::CREATE);
+            if !exists {
+                let wire = if on {
+                    fs.to_string()
+                } else {
+                    format!("no{fs}")
+                };
+                expect_message(
+                    result,
+                    Errno::EINVAL,
+                    &format!("unknown parameter: allow.mount.{wire}"),
+                    name,
+                );
+                continue;
+            }
+            let jid = result.unwrap_or_else(|e| panic!("allow.{name}={on}: {e}"));
+            let set = get(k, jid).allow.iter().any(|a| a == name);
+            assert_eq!(set, on, "allow.{name}");
+            remove(k, jid);
+        }
+    }
+}
+
 /// One `#[test]` per rule of this module (see `conformance_tests!`).
 #[macro_export]
 #[doc(hidden)]
@@ -348,6 +389,7 @@ macro_rules! jail_params_conformance_tests {
                     sysv_parameters,
                     linux_parameters,
                     jails_below_jails,
+                    mount_permissions_follow_the_file_systems,
                 ]
             );
         }

@@ -473,6 +473,11 @@ impl Machine {
             if !self.jail_within(*jid, Jid(0)) {
                 problems.push(format!("{at}: its parents loop"));
             }
+            for (name, root) in SYSV_PARAMS.iter().zip(j.sysv) {
+                if root.is_some_and(|root| !self.jail_within(*jid, root)) {
+                    problems.push(format!("{at}: {name} shared with a prison not above it"));
+                }
+            }
             if j.dying {
                 if j.persist {
                     problems.push(format!("{at}: dying but persistent"));

@@ -33,8 +33,10 @@ pub struct LinuxValues {
 /// What a jail_set asks of these parameters.
 #[derive(Default)]
 pub(super) struct OsdRequest {
-    /// Per SYSV_PARAMS: the value given, else what allow.sysvipc / allow.nosysvipc mean
-    /// (inherit / disable: `msg_prison_set`), else nothing.
+    /// Per SYSV_PARAMS: the value given, which alone is checked (`msg_prison_check`).
+    sysv_given: [Option<JailSys3>; 3],
+    /// What is set: the value given, else what allow.sysvipc / allow.nosysvipc mean (inherit
+    /// / disable: `msg_prison_set`), else nothing.
     sysv: [Option<JailSys3>; 3],
     /// The `linux` value given; any linux.* given means new (`linux_prison_set`).
     linux: Option<JailSys>,
@@ -163,6 +165,7 @@ impl Machine {
             });
         let given = [p.sysvmsg, p.sysvsem, p.sysvshm];
         let mut r = OsdRequest {
+            sysv_given: given,
             sysv: given.map(|g| g.or(sysvipc)),
             ..OsdRequest::default()
         };
@@ -188,7 +191,7 @@ impl Machine {
     /// new or inherit under a parent with it disabled is EPERM (`msg_prison_check`); Linux
     /// names and releases as `linux_prison_check` wants them.
     pub(super) fn osd_check(&self, parent: Jid, r: &OsdRequest) -> KResult<()> {
-        for (at, jsys) in r.sysv.iter().enumerate() {
+        for (at, jsys) in r.sysv_given.iter().enumerate() {
             let wants = matches!(jsys, Some(JailSys3::New | JailSys3::Inherit));
             if wants && self.sysv_root(parent, at).is_none() {
                 return Err(KernelError::errno(Op::JailSet, Errno::EPERM));
@@ -269,7 +272,8 @@ impl Machine {
 
     /// `msg_prison_set` for one facility: disable drops the jail's root and that of every
     /// descendant that had one (not below one that had none); new or inherit sets the root
-    /// (itself, or the parent's) and moves the descendants that shared the old root with it.
+    /// (itself, or the parent's, which may be none) and moves the descendants that shared the
+    /// old root with it.
     fn sysv_set(&mut self, jid: Jid, at: usize, jsys: JailSys3) {
         let Some(jail) = self.jails.jails.get(&jid) else {
             return;
@@ -303,9 +307,9 @@ impl Machine {
                 let Some(c) = self.jails.jails.get_mut(&child) else {
                     continue;
                 };
-                let follows = match new {
-                    None => c.sysv[at].is_some(),
-                    Some(_) => c.sysv[at] == old,
+                let follows = match jsys {
+                    JailSys3::Disable => c.sysv[at].is_some(),
+                    JailSys3::New | JailSys3::Inherit => c.sysv[at] == old,
                 };
                 if follows {
                     c.sysv[at] = new;
