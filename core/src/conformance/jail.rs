@@ -38,7 +38,7 @@ pub(crate) fn expect_message<T: Debug>(
 
 /// A persistent jail's parameters, named `name`, rooted at `path` (the host's root when
 /// `None`, so that programs of the host can run in it).
-fn persistent(name: &str, path: Option<String>) -> JailParams {
+pub(crate) fn persistent(name: &str, path: Option<String>) -> JailParams {
     JailParams {
         name: Some(name.into()),
         path,
@@ -47,7 +47,7 @@ fn persistent(name: &str, path: Option<String>) -> JailParams {
     }
 }
 
-fn create<K: Kernel>(k: &K, params: &JailParams) -> Jid {
+pub(crate) fn create<K: Kernel>(k: &K, params: &JailParams) -> Jid {
     k.jail_set(params, JailFlags::CREATE)
         .unwrap_or_else(|e| panic!("create {:?}: {e}", params.name))
 }

@@ -9,7 +9,7 @@
 //!
 //! Jails are named "zc-<rule>…" and removed at the end, as in `jail`.
 
-use super::jail::expect_message;
+use super::jail::{self, create, expect_message};
 use super::{expect_errno, Scratch};
 use crate::kernel::jail::LINUX_COMMON_MODULE;
 use crate::kernel::release::MODULE_ALLOW;
@@ -17,17 +17,9 @@ use crate::kernel::{
     Errno, JailFlags, JailInfo, JailKey, JailParams, JailSys, JailSys3, Jid, Kernel, SysctlValue,
 };
 
+/// A persistent jail rooted at the caller's root.
 fn persistent(name: &str) -> JailParams {
-    JailParams {
-        name: Some(name.into()),
-        persist: Some(true),
-        ..JailParams::default()
-    }
-}
-
-fn create<K: Kernel>(k: &K, params: &JailParams) -> Jid {
-    k.jail_set(params, JailFlags::CREATE)
-        .unwrap_or_else(|e| panic!("create {:?}: {e}", params.name))
+    jail::persistent(name, None)
 }
 
 fn update<K: Kernel>(k: &K, jid: Jid, params: JailParams) {

@@ -24,7 +24,7 @@ fn devfs(fspath: &str, options: &[(&str, &str)]) -> MountRequest {
 
 /// The mounts whose mount point ends in `dir`'s last component below the scratch root (the
 /// kernel records the global path, which may differ from the scratch path by symlinks).
-fn mounts_on<K: Kernel>(k: &K, dir: &str) -> Vec<MountEntry> {
+pub(crate) fn mounts_on<K: Kernel>(k: &K, dir: &str) -> Vec<MountEntry> {
     let name = std::path::Path::new(dir);
     k.list_mounts()
         .expect("getfsstat")

@@ -9,6 +9,7 @@
 //! `zfs_vfsops.c` (`zfs_mount`); FACTS-kernel-runtime.md §6. Every rule mounts below its
 //! scratch directory and unmounts what it mounted.
 
+use super::mount::mounts_on;
 use super::{expect_errno, Scratch};
 use crate::kernel::jail::LINUX_COMMON_MODULE;
 use crate::kernel::{Errno, Kernel, MountEntry, MountFlags, MountRequest, Release, SysctlValue};
@@ -28,19 +29,9 @@ fn request(
     }
 }
 
-/// The newest mount whose mount point ends like `dir` (the kernel records the global path).
+/// The newest mount on `dir`.
 fn mount_on<K: Kernel>(k: &K, dir: &str) -> Option<MountEntry> {
-    let want = std::path::Path::new(dir);
-    k.list_mounts()
-        .expect("getfsstat")
-        .into_iter()
-        .rev()
-        .find(|m| {
-            let on = std::path::Path::new(&m.on);
-            on.file_name() == want.file_name()
-                && on.parent().and_then(|p| p.file_name())
-                    == want.parent().and_then(|p| p.file_name())
-        })
+    mounts_on(k, dir).pop()
 }
 
 fn unmount<K: Kernel>(k: &K, dir: &str) {
