@@ -555,12 +555,44 @@ impl Machine {
     /// ruleset run on it (`devfs_populate` → `devfs_rules_apply`).
     pub fn make_dev(&mut self, path: &str, mode: u16, uid: u32, gid: u32) {
         self.devfs_sync();
+        // devfs_populate_loop makes the directories on the way, 0555 root:wheel
+        // (devfs_vmkdir).
+        let mut dir = String::new();
+        for part in path
+            .split('/')
+            .collect::<Vec<_>>()
+            .iter()
+            .rev()
+            .skip(1)
+            .rev()
+        {
+            if !dir.is_empty() {
+                dir.push('/');
+            }
+            dir.push_str(part);
+            if !self.devfs.devices.contains_key(&dir) {
+                self.add_node(
+                    &dir,
+                    DevNode {
+                        kind: NodeKind::Directory,
+                        mode: 0o555,
+                        uid: 0,
+                        gid: 0,
+                    },
+                );
+            }
+        }
         let dev = DevNode {
             kind: NodeKind::Device,
             mode,
             uid,
             gid,
         };
+        self.add_node(path, dev);
+    }
+
+    /// A new node in the machine's devices and in every devfs mount, through its ruleset.
+    fn add_node(&mut self, path: &str, dev: DevNode) {
         let ids: Vec<(u64, u16)> = self
             .devfs
             .mounts

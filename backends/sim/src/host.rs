@@ -10,7 +10,7 @@ use crate::machine::Machine;
 use crate::pf::PfState;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use zelle_core::kernel::jail::LINUX_COMMON_MODULE;
+use zelle_core::kernel::jail::{LINUX64_MODULE, LINUX_COMMON_MODULE};
 use zelle_core::kernel::{Errno, HostFacts, KResult, KernelError, Release, SysctlValue};
 
 /// `MAXMODNAME` (`sys/sys/module.h`): the size of modfind(2)'s name buffer, NUL included.
@@ -182,6 +182,10 @@ impl Machine {
         let newly = self.host.modules.insert(name.to_string());
         if newly && name == LINUX_COMMON_MODULE {
             self.linux_register(true);
+            // linux_common_modevent → linux_dev_shm_create (compat/linux/linux_util.c): a
+            // node "shm/.mountpoint", mode 0, so that every devfs has a /dev/shm to mount a
+            // tmpfs on. (Unloading does not take it away here.)
+            self.make_dev("shm/.mountpoint", 0, 0, 0);
         }
     }
 
@@ -201,11 +205,14 @@ impl Machine {
 
 /// What a module needs loaded first (`MODULE_DEPEND`): on amd64 linprocfs and linsysfs
 /// depend on linux_common (read in linsysfs.c; linprocfs.c per FACTS-kernel-runtime.md §6),
-/// and so does the Linux ABI module, "linux64" here (UNCONFIRMED: the amd64 linux_sysvec.c
-/// dependency was not read, nor the name modfind(2) gives that module).
+/// and so does the Linux ABI, whose module modfind(2) knows as "linux64elf"
+/// (amd64/linux/linux_sysvec.c: `moduledata_t linux64_elf_mod = { "linux64elf", … }`,
+/// `MODULE_DEPEND(linux64elf, linux_common, 1, 1, 1)`); kldload(8) names its file linux64.ko,
+/// and loading "linux64" here loads that module.
 fn module_dependencies(name: &str) -> &'static [&'static str] {
     match name {
-        "linprocfs" | "linsysfs" | "linux64" | "linux" => &[LINUX_COMMON_MODULE],
+        "linux64" => &[LINUX64_MODULE],
+        "linprocfs" | "linsysfs" | LINUX64_MODULE | "linux" => &[LINUX_COMMON_MODULE],
         _ => &[],
     }
 }

@@ -52,6 +52,11 @@ pub const LINUX_MAX_UTSNAME: usize = 65;
 /// (`DECLARE_MODULE(linuxcommon, ...)` in `compat/linux/linux_common.c`).
 pub const LINUX_COMMON_MODULE: &str = "linuxcommon";
 
+/// The module of the 64-bit Linux ABI (linux64.ko), by the name modfind(2) knows it
+/// (`moduledata_t linux64_elf_mod = { "linux64elf", … }` in amd64/linux/linux_sysvec.c): what a
+/// Linux image's programs need to run.
+pub const LINUX64_MODULE: &str = "linux64elf";
+
 /// The flags argument of jail_set(2) and jail_get(2) (`sys/sys/jail.h`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JailFlags(pub u32);

@@ -85,7 +85,7 @@ pub enum RuntimeError {
     #[error("container {id:?}: network: {source}")]
     Network {
         id: String,
-        source: crate::network::NetworkError,
+        source: Box<crate::network::NetworkError>,
     },
     #[error(transparent)]
     Store(#[from] crate::runtime::state::StoreError),

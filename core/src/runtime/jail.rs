@@ -12,8 +12,11 @@
 //!   unprivileged_proc_debug), `allow.mount` off;
 //! - `devfs_ruleset`: zelle's restrictive ruleset, applied to the container's /dev.
 
-use crate::kernel::jail::MAXHOSTNAMELEN;
-use crate::kernel::{JailParams, VnetMode};
+use super::bundle::{BundleSpec, ImageKind};
+use super::freebsd_spec::Sharing;
+use super::network_plan::NetworkMode;
+use crate::kernel::jail::{JailSys, JailSys3, MAXHOSTNAMELEN};
+use crate::kernel::{IpMode, JailParams, VnetMode};
 
 /// Why a container id cannot name a jail.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +93,118 @@ pub fn jail_params(
         devfs_ruleset: Some(devfs_ruleset),
         allow: vec![("raw_sockets".into(), false), ("mount".into(), false)],
         ..JailParams::default()
+    }
+}
+
+/// What the host tells the runtime before it builds a jail.
+#[derive(Clone, Copy, Debug)]
+pub struct HostLevels {
+    /// `kern.securelevel` of the host: a jail's may not be lower.
+    pub securelevel: i32,
+    /// Whether the Linux ABI is loaded (linux64.ko; with it linux_common.ko, so the `linux*`
+    /// parameters exist).
+    pub linux_abi: bool,
+}
+
+/// The parameters of container `name`'s jail: zelle's defaults, then what the bundle asks
+/// (the `freebsd.jail` section, the image kind, the network). A request zelle cannot carry out
+/// is an error naming its field.
+pub fn container_jail(
+    spec: &BundleSpec,
+    name: &str,
+    host: HostLevels,
+) -> Result<JailParams, String> {
+    let section = spec.freebsd.jail.clone().unwrap_or_default();
+    let network = match spec.network.mode.value {
+        NetworkMode::Host => JailNetwork::Host,
+        _ => JailNetwork::Own,
+    };
+    let hostname = spec.hostname.as_ref().map_or(name, |h| h.value.as_str());
+    // A name below a parent ("parent.name") makes the jail a child of that one.
+    let full_name = match &section.parent {
+        Some(parent) => format!("{parent}.{name}"),
+        None => name.to_string(),
+    };
+    let mut params = jail_params(
+        &full_name,
+        &spec.root.path,
+        hostname,
+        network,
+        u32::from(spec.devfs_ruleset),
+    );
+    // securelevel ≥ 0 (kern_securelevel(7): 0 is "secure mode"; -1, prison0's default, is none).
+    params.securelevel = Some(host.securelevel.max(0));
+    match spec.network.mode.value {
+        NetworkMode::Host => {
+            params.ip4 = Some(IpMode::Inherit);
+            params.ip6 = Some(IpMode::Inherit);
+        }
+        NetworkMode::Jail => {
+            params.vnet = section.vnet.map(vnet_mode);
+            params.ip4 = section.ip4.map(Sharing::ip_mode);
+            params.ip4_addrs = section.ip4_addr.clone().unwrap_or_default();
+            params.ip6 = section.ip6.map(Sharing::ip_mode);
+            params.ip6_addrs = section.ip6_addr.clone().unwrap_or_default();
+        }
+        NetworkMode::None | NetworkMode::Bridge(_) => {}
+    }
+    if section.host == Some(Sharing::Inherit) {
+        params.hostname = None;
+    }
+    for (field, value) in [
+        ("sysvmsg", section.sysvmsg),
+        ("sysvsem", section.sysvsem),
+        ("sysvshm", section.sysvshm),
+    ] {
+        let value = value.map(|v| match v {
+            Sharing::Disable => JailSys3::Disable,
+            Sharing::New => JailSys3::New,
+            Sharing::Inherit => JailSys3::Inherit,
+        });
+        match field {
+            "sysvmsg" => params.sysvmsg = value,
+            "sysvsem" => params.sysvsem = value,
+            _ => params.sysvshm = value,
+        }
+    }
+    if let Some(level) = section.enforce_statfs {
+        params.enforce_statfs = Some(u32::from(level));
+    }
+    if let Some(allow) = &section.allow {
+        for (key, on) in allow.params() {
+            params.allow.retain(|(k, _)| *k != key);
+            params.allow.push((key, on));
+        }
+    }
+    for (field, set) in [
+        ("freebsd.jail.interface", section.interface.is_some()),
+        (
+            "freebsd.jail.vnetInterfaces",
+            section.vnet_interfaces.is_some(),
+        ),
+        ("freebsd.devices", spec.freebsd.devices.is_some()),
+    ] {
+        if set {
+            return Err(format!("{field}: not supported by zelle yet; remove it"));
+        }
+    }
+    if spec.image.value == ImageKind::Linux {
+        if !host.linux_abi {
+            return Err(format!(
+                "{}: a Linux image needs the Linux ABI: kldload linux64 (and linux_enable=\"YES\" in /etc/rc.conf)",
+                spec.image.from
+            ));
+        }
+        params.linux = Some(JailSys::New);
+    }
+    Ok(params)
+}
+
+fn vnet_mode(sharing: Sharing) -> VnetMode {
+    match sharing {
+        Sharing::Inherit => VnetMode::Inherit,
+        // "disable" is refused when the bundle is read.
+        _ => VnetMode::New,
     }
 }
 

@@ -6,10 +6,10 @@
 //! [`Runtime::delete`] undoes (see [`teardown`](super::teardown)). A create that fails undoes
 //! what it made, and the machine is as it was before.
 
-use super::bundle::{BundleSpec, ImageKind};
+use super::bundle::BundleSpec;
 use super::error::{RuntimeError, Warning};
 use super::etc_files::write_network_files;
-use super::jail::{jail_name, jail_params, JailNetwork};
+use super::jail::{container_jail, jail_name, HostLevels};
 use super::mountpoint::{prepare_mountpoint, Mountpoint};
 use super::mounts::MountPlan;
 use super::network_plan::NetworkMode;
@@ -17,11 +17,12 @@ use super::process::ProcessPlan;
 use super::rootfs::{self, RootfsMount};
 use super::state::{ContainerState, ContainerStore, MountRecord, ProcessRecord, Status};
 use super::teardown::tear_down;
+use crate::kernel::jail::LINUX64_MODULE;
 use crate::kernel::process::ExitStatus;
 use crate::kernel::rctl::RctlRule;
 use crate::kernel::{
-    Errno, FileType, IpMode, JailFlags, Jid, Kernel, KernelError, MountRequest, Op, Pid, Signal,
-    Stdio,
+    Errno, FileType, JailFlags, Jid, Kernel, KernelError, MountRequest, Op, Pid, Signal, Stdio,
+    SysctlValue,
 };
 use crate::network::{AttachRequest, Dns, NetStore, Networks};
 use std::collections::{BTreeMap, BTreeSet};
@@ -618,38 +619,44 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
 
     /// Record the jail's name, then create it.
     fn make_jail(&mut self, spec: &BundleSpec, name: &str) -> Result<Jid, RuntimeError> {
-        let network = match spec.network.mode.value {
-            NetworkMode::Host => JailNetwork::Host,
-            _ => JailNetwork::Own,
-        };
-        let hostname = spec
-            .hostname
-            .as_ref()
-            .map_or(self.id(), |h| h.value.as_str())
-            .to_string();
-        let mut params = jail_params(
-            name,
-            &spec.root.path,
-            &hostname,
-            network,
-            u32::from(spec.devfs_ruleset),
-        );
-        if network == JailNetwork::Host {
-            params.ip4 = Some(IpMode::Inherit);
-            params.ip6 = Some(IpMode::Inherit);
-        }
-        if spec.image.value == ImageKind::Linux {
-            // The linux* jail parameters come with the Linux ABI's jail support (#8, next).
-        }
-        self.state.jail = Some(name.to_string());
+        let host = self.host_levels()?;
+        let params =
+            container_jail(spec, name, host).map_err(|reason| refused(self.id(), reason))?;
+        let full_name = params.name.clone().unwrap_or_else(|| name.to_string());
+        self.state.jail = Some(full_name.clone());
         self.save()?;
         let jid = self
             .kernel()
             .jail_set(&params, JailFlags::CREATE)
-            .map_err(|source| kernel_error(self.id(), &format!("create jail {name:?}"), source))?;
+            .map_err(|source| {
+                kernel_error(self.id(), &format!("create jail {full_name:?}"), source)
+            })?;
         self.state.jid = Some(jid);
         self.save()?;
         Ok(jid)
+    }
+
+    /// The host's securelevel and whether its Linux ABI (linux64.ko, which brings the `linux*`
+    /// jail parameters with linux_common) is loaded.
+    fn host_levels(&self) -> Result<HostLevels, RuntimeError> {
+        let securelevel = match self.kernel().sysctl("kern.securelevel") {
+            Ok(SysctlValue::Int(level)) => level as i32,
+            Ok(other) => {
+                return Err(refused(
+                    self.id(),
+                    format!("kern.securelevel reads {other:?}, not a number"),
+                ))
+            }
+            Err(source) => return Err(kernel_error(self.id(), "read kern.securelevel", source)),
+        };
+        let linux_abi = self
+            .kernel()
+            .module_loaded(LINUX64_MODULE)
+            .map_err(|source| kernel_error(self.id(), "look for the Linux ABI", source))?;
+        Ok(HostLevels {
+            securelevel,
+            linux_abi,
+        })
     }
 
     fn attach_network(&mut self, spec: &BundleSpec, jid: Jid) -> Result<(), RuntimeError> {
@@ -675,7 +682,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
                 .attach(&request)
                 .map_err(|source| RuntimeError::Network {
                     id: self.id().to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
         write_network_files(self.kernel(), &spec.root.path, &attachment).map_err(|source| {
             kernel_error(self.id(), "write /etc/resolv.conf and /etc/hosts", source)

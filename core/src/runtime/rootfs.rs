@@ -78,7 +78,7 @@ fn default_mount(fstype: &str, destination: &str, options: &[(&str, String)]) ->
     }
 }
 
-/// The mounts to make after the root: the defaults the config lacks, then the config's own.
+/// The mounts to make after the root: the config's own and the defaults it lacks.
 pub(crate) fn mount_sequence(spec: &BundleSpec) -> Vec<MountPlan> {
     let ruleset = spec.devfs_ruleset.to_string();
     let mut defaults = vec![default_mount("devfs", "/dev", &[("ruleset", ruleset)])];
@@ -103,21 +103,44 @@ pub(crate) fn mount_sequence(spec: &BundleSpec) -> Vec<MountPlan> {
             ));
         }
     }
-    let given = |destination: &str| spec.mounts.iter().any(|m| m.destination == destination);
-    defaults
-        .into_iter()
-        .filter(|d| !given(&d.destination))
-        .chain(spec.mounts.iter().cloned())
-        .collect()
+    // The config's mounts keep their order; each default the config lacks goes right after
+    // the last mount it lies in (/dev/shm after /dev), else first.
+    let mut sequence = spec.mounts.clone();
+    let mut first = 0;
+    for default in defaults {
+        if sequence
+            .iter()
+            .any(|m| m.destination == default.destination)
+        {
+            continue;
+        }
+        let holder = sequence
+            .iter()
+            .rposition(|m| beneath(&default.destination, &m.destination));
+        let at = match holder {
+            Some(holder) => holder + 1,
+            None => {
+                first += 1;
+                first - 1
+            }
+        };
+        sequence.insert(at, default);
+    }
+    sequence
+}
+
+/// Whether `path` lies strictly below `dir`.
+fn beneath(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The last of `earlier` whose destination holds `destination`.
 pub(crate) fn covering<'a>(earlier: &'a [MountPlan], destination: &str) -> Option<&'a MountPlan> {
-    earlier.iter().rev().find(|m| {
-        destination
-            .strip_prefix(m.destination.as_str())
-            .is_some_and(|rest| rest.starts_with('/'))
-    })
+    earlier
+        .iter()
+        .rev()
+        .find(|m| beneath(destination, &m.destination))
 }
 
 /// The nmount(2) request for `plan` on `on` (the resolved mount point on the host).

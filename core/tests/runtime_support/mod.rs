@@ -70,14 +70,19 @@ impl Host {
     }
 
     /// A bundle directory for container `id`: config.json from `config` (root.path set to
-    /// "rootfs"), an empty rootfs mount point, and a snapshot directory with a small FreeBSD
+    /// "rootfs", root.readonly kept), an empty rootfs mount point, and a snapshot directory with a small FreeBSD
     /// tree that `rootfs` mounts on it.
     pub fn bundle(&self, id: &str, mut config: Value) -> CreateRequest {
         let bundle = self.dir.path().join(id);
         let snapshot = self.dir.path().join(format!("{id}-snapshot"));
         std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
         populate_root(&snapshot);
-        config["root"] = json!({"path": "rootfs"});
+        match config.get_mut("root").and_then(Value::as_object_mut) {
+            Some(root) => {
+                root.insert("path".into(), json!("rootfs"));
+            }
+            None => config["root"] = json!({"path": "rootfs"}),
+        }
         std::fs::write(bundle.join("config.json"), config.to_string()).unwrap();
         CreateRequest {
             id: id.to_string(),
