@@ -297,6 +297,16 @@ impl DevfsState {
     }
 }
 
+/// The ruleset a devfs mount was made with: its last "ruleset" option, else none (0).
+pub(crate) fn mount_ruleset(options: &[(String, String)]) -> u16 {
+    options
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "ruleset")
+        .and_then(|(_, v)| v.trim().parse::<u16>().ok())
+        .unwrap_or(0)
+}
+
 impl Machine {
     /// Bring devfs's per-mount state up to date with the mount table (see the module doc).
     pub(crate) fn devfs_sync(&mut self) {
@@ -305,16 +315,7 @@ impl Machine {
             .mounts
             .iter()
             .filter(|m| m.fstype == "devfs")
-            .map(|m| {
-                let ruleset = m
-                    .options
-                    .iter()
-                    .rev()
-                    .find(|(k, _)| k == "ruleset")
-                    .and_then(|(_, v)| v.trim().parse::<u16>().ok())
-                    .unwrap_or(0);
-                (m.id, ruleset)
-            })
+            .map(|m| (m.id, mount_ruleset(&m.options)))
             .collect();
         let live_ids: std::collections::BTreeSet<u64> = live.iter().map(|(id, _)| *id).collect();
         let gone: Vec<u64> = self
@@ -333,21 +334,25 @@ impl Machine {
             }
         }
         for (id, ruleset) in live {
-            if self.devfs.mounts.contains_key(&id) {
-                continue;
+            if !self.devfs.mounts.contains_key(&id) {
+                self.devfs_populate(id, ruleset);
             }
-            if ruleset != 0 {
-                // devfs_mount → devfs_ruleset_set creates a ruleset never loaded (FACTS §2).
-                self.devfs.rulesets.entry(ruleset).or_default();
-            }
-            let nodes = self
-                .devfs
-                .devices
-                .iter()
-                .map(|(path, dev)| (path.clone(), self.devfs.new_node(ruleset, path, dev)))
-                .collect();
-            self.devfs.mounts.insert(id, DevfsMount { ruleset, nodes });
         }
+    }
+
+    /// A new devfs mount's nodes: every device, through its ruleset (devfs_populate).
+    pub(crate) fn devfs_populate(&mut self, id: u64, ruleset: u16) {
+        if ruleset != 0 {
+            // devfs_mount → devfs_ruleset_set creates a ruleset never loaded (FACTS §2).
+            self.devfs.rulesets.entry(ruleset).or_default();
+        }
+        let nodes = self
+            .devfs
+            .devices
+            .iter()
+            .map(|(path, dev)| (path.clone(), self.devfs.new_node(ruleset, path, dev)))
+            .collect();
+        self.devfs.mounts.insert(id, DevfsMount { ruleset, nodes });
     }
 
     /// The devfs mount a request's descriptor is on: open(2) of the path (namei's errors),

@@ -542,8 +542,8 @@ impl Machine {
             jail,
         });
         if fs.name == "devfs" {
-            // devfs_mount populates the new mount's nodes at once (devfs_populate).
-            self.devfs_sync();
+            // devfs_mount populates the new mount's nodes at once.
+            self.devfs_populate(id, crate::devfs::mount_ruleset(&request.options));
         }
         Ok(())
     }

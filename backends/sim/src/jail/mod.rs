@@ -94,6 +94,40 @@ pub struct JailState {
     /// How long an unreferenced dying jail stays in allprison (FreeBSD bug 238032): 0 frees it
     /// at once.
     pub linger_ms: u64,
+    /// The jails by their root: an index of `jails` (a path is fixed at creation), so that
+    /// finding the jail a path lies in costs the path's depth.
+    #[serde(default)]
+    pub roots: BTreeMap<String, BTreeSet<Jid>>,
+}
+
+impl JailState {
+    pub(crate) fn insert(&mut self, jail: Jail) {
+        self.roots
+            .entry(jail.path.clone())
+            .or_default()
+            .insert(jail.jid);
+        self.jails.insert(jail.jid, jail);
+    }
+
+    pub(crate) fn remove(&mut self, jid: Jid) -> Option<Jail> {
+        let jail = self.jails.remove(&jid)?;
+        if let Some(jids) = self.roots.get_mut(&jail.path) {
+            jids.remove(&jid);
+            if jids.is_empty() {
+                self.roots.remove(&jail.path);
+            }
+        }
+        Some(jail)
+    }
+
+    /// The index as `jails` says it should be.
+    fn roots_of_jails(&self) -> BTreeMap<String, BTreeSet<Jid>> {
+        let mut roots: BTreeMap<String, BTreeSet<Jid>> = BTreeMap::new();
+        for j in self.jails.values() {
+            roots.entry(j.path.clone()).or_default().insert(j.jid);
+        }
+        roots
+    }
 }
 
 /// The network stack a jail's processes use: the jail's own vnet or, without one, its
@@ -159,12 +193,20 @@ impl Machine {
 
     /// The jail whose root holds `path` (the deepest, "/" roots aside): mounts remember it.
     pub(crate) fn jail_root_holding(&self, path: &str) -> Option<Jid> {
-        self.jails
-            .jails
-            .values()
-            .filter(|j| j.path != "/" && is_under(path, &j.path))
-            .max_by_key(|j| j.path.len())
-            .map(|j| j.jid)
+        // The deepest root on the way (not "/": the host's own jails hold nothing there).
+        let mut point = path.trim_end_matches('/');
+        while !point.is_empty() {
+            if let Some(jid) = self
+                .jails
+                .roots
+                .get(point)
+                .and_then(|j| j.iter().next_back())
+            {
+                return Some(*jid);
+            }
+            point = &point[..point.rfind('/')?];
+        }
+        None
     }
 
     /// prison_find_name from the host: an alive jail by full name, else a dying one (the
@@ -288,12 +330,12 @@ impl Machine {
     /// Give jail `old` the id `new` (`pr_id` changes; everything that refers to the prison
     /// follows it: its children, processes, mounts and vnet).
     fn renumber_jail(&mut self, old: Jid, new: Jid) {
-        let Some(mut jail) = self.jails.jails.remove(&old) else {
+        let Some(mut jail) = self.jails.remove(old) else {
             return;
         };
         jail.jid = new;
         let vnet = jail.vnet;
-        self.jails.jails.insert(new, jail);
+        self.jails.insert(jail);
         for child in self.jails.jails.values_mut() {
             if child.parent == old {
                 child.parent = new;
@@ -319,16 +361,26 @@ impl Machine {
         }
     }
 
-    /// Who holds each jail, counted once for all jails (see `JailRefs`).
-    fn jail_refs(&self) -> JailRefs {
+    /// Who holds each of `jails`, counted once for all of them (see `JailRefs`).
+    fn jail_refs(&self, jails: &BTreeSet<Jid>) -> JailRefs {
         let mut refs = JailRefs::default();
-        for p in self.procs.procs.values() {
+        for p in self
+            .procs
+            .procs
+            .values()
+            .filter(|p| jails.contains(&p.jail))
+        {
             refs.with_processes.insert(p.jail);
             if p.is_live() {
                 *refs.live.entry(p.jail).or_default() += 1;
             }
         }
-        for j in self.jails.jails.values() {
+        for j in self
+            .jails
+            .jails
+            .values()
+            .filter(|j| jails.contains(&j.parent))
+        {
             *refs.children.entry(j.parent).or_default() += 1;
         }
         refs
@@ -339,12 +391,23 @@ impl Machine {
     /// the linger time is over. Repeats, as a record leaving frees its parent.
     pub(crate) fn settle_jails(&mut self) {
         loop {
+            // A persistent jail that is not dying holds a user reference of its own: only the
+            // others can change, and most of the time there are none.
+            let candidates: BTreeSet<Jid> = self
+                .jails
+                .jails
+                .values()
+                .filter(|j| j.dying || !j.persist)
+                .map(|j| j.jid)
+                .collect();
+            if candidates.is_empty() {
+                return;
+            }
             let mut changed = false;
             // Counted once a pass: a record leaving may free its parent, which the next pass
             // sees.
-            let refs = self.jail_refs();
-            let jids: Vec<Jid> = self.jails.jails.keys().copied().collect();
-            for jid in jids {
+            let refs = self.jail_refs(&candidates);
+            for jid in candidates {
                 let Some(jail) = self.jails.jails.get(&jid) else {
                     continue;
                 };
@@ -368,7 +431,7 @@ impl Machine {
                 let gone_at = *j.gone_at_ms.get_or_insert(clock.saturating_add(linger));
                 if gone_at <= clock {
                     let vnet = j.vnet;
-                    self.jails.jails.remove(&jid);
+                    self.jails.remove(jid);
                     if vnet {
                         self.vnet_destroy(VnetId(jid));
                     }
@@ -460,7 +523,10 @@ impl Machine {
     }
 
     pub(crate) fn check_jails(&self, problems: &mut Vec<String>) {
-        let refs = self.jail_refs();
+        if self.jails.roots != self.jails.roots_of_jails() {
+            problems.push("jail roots index: out of step with allprison".into());
+        }
+        let refs = self.jail_refs(&self.jails.jails.keys().copied().collect());
         let mut alive_names = BTreeSet::new();
         for (jid, j) in &self.jails.jails {
             let at = format!("jail {jid}");

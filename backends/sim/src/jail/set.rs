@@ -733,7 +733,7 @@ impl Machine {
                 sysv: [None; 3],
                 linux: None,
             };
-            self.jails.jails.insert(jid, jail);
+            self.jails.insert(jail);
             if r.new_vnet {
                 self.vnet_create(VnetId(jid));
             }
@@ -959,14 +959,14 @@ mod tests {
         };
         assert_eq!(m.next_prid(), Some(1));
         for jid in [1, 2, 4] {
-            m.jails.jails.insert(Jid(jid), jail(jid));
+            m.jails.insert(jail(jid));
         }
         m.jails.last_jid = 1;
         assert_eq!(m.next_prid(), Some(3));
         m.jails.last_jid = JAIL_MAX;
         assert_eq!(m.next_prid(), Some(3), "wraps to 1 and skips ids in use");
         m.jails.last_jid = JAIL_MAX - 1;
-        m.jails.jails.insert(Jid(JAIL_MAX), jail(JAIL_MAX));
+        m.jails.insert(jail(JAIL_MAX));
         assert_eq!(m.next_prid(), Some(3));
     }
 }
