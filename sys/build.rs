@@ -144,6 +144,10 @@ mod abi {
         "iovec",
         // procctl(2): P_PID, ...
         "idtype_t",
+        // sysctl kern.proc (sys/user.h)
+        "kinfo_proc",
+        // pty window size (sys/ttycom.h)
+        "winsize",
         // devfs rule ioctls (fs/devfs/devfs.h)
         "devfs_rule",
         "devfs_rid",
@@ -168,6 +172,21 @@ mod abi {
         "PF_.*",
         "AF_.*",
         "PROC_REAP_.*",
+        "PROC_TRACE_CTL.*",
+        "PROC_NO_NEW_PRIVS_.*",
+        // sysctl kern.proc: the MIB and the record size (sys/sysctl.h, sys/user.h)
+        "CTL_KERN",
+        "KERN_PROC",
+        "KERN_PROC_PROC",
+        "KINFO_PROC_SIZE",
+        // p_stat / ki_stat (sys/proc.h)
+        "SIDL",
+        "SRUN",
+        "SSLEEP",
+        "SSTOP",
+        "SZOMB",
+        "SWAIT",
+        "SLOCK",
         "IN6_IFF_.*",
         "ND6_INFINITE_LIFETIME",
         "BRDG.*",
@@ -188,6 +207,12 @@ mod abi {
         "DRC_.*",
         "DRA_.*",
         "DRB_.*",
+    ];
+
+    /// Kernel structs that `kinfo_proc` only points at (ki_paddr, ki_fd, ...): opaque blobs, so
+    /// that bindgen does not pull in the kernel's whole process and VM structs behind them.
+    const OPAQUE: &[&str] = &[
+        "pargs", "proc", "proc_", "user", "vnode", "filedesc", "vmspace", "pcb", "thread", "pwddesc",
     ];
 
     /// Matched by the patterns above but not wanted (ETHER* and EOF look like errno names).
@@ -218,6 +243,9 @@ mod abi {
         }
         for v in VARS {
             b = b.allowlist_var(format!("^{v}$"));
+        }
+        for t in OPAQUE {
+            b = b.opaque_type(format!("^{t}$"));
         }
         for v in NOT_VARS {
             b = b.blocklist_item(format!("^{v}$"));

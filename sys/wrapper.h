@@ -15,6 +15,11 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <sys/procctl.h>
+/* sysctl kern.proc: the MIB names (sys/sysctl.h), struct kinfo_proc and the p_stat values SRUN... it carries (sys/proc.h). */
+#include <sys/sysctl.h>
+#include <sys/user.h>
+/* struct winsize and the TIOC* requests of a pty. */
+#include <sys/ttycom.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <fcntl.h>
@@ -115,6 +120,18 @@ static const unsigned long ZELLE_IOCTL_DIOCGETRULESETS = DIOCGETRULESETS;
 #endif
 #ifdef DIOCGETRULESET
 static const unsigned long ZELLE_IOCTL_DIOCGETRULESET = DIOCGETRULESET;
+#endif
+#ifdef TIOCSWINSZ
+static const unsigned long ZELLE_IOCTL_TIOCSWINSZ = TIOCSWINSZ;
+#endif
+#ifdef TIOCGWINSZ
+static const unsigned long ZELLE_IOCTL_TIOCGWINSZ = TIOCGWINSZ;
+#endif
+#ifdef TIOCSCTTY
+static const unsigned long ZELLE_IOCTL_TIOCSCTTY = TIOCSCTTY;
+#endif
+#ifdef TIOCGPTN
+static const unsigned long ZELLE_IOCTL_TIOCGPTN = TIOCGPTN;
 #endif
 #ifdef DEVFSIO_RADD
 static const unsigned long ZELLE_IOCTL_DEVFSIO_RADD = DEVFSIO_RADD;

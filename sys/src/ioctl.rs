@@ -15,7 +15,7 @@ use core::mem::size_of;
 
 use crate::{
     devfs_rid, devfs_rsnum, devfs_rule, ifdrv, ifreq, in6_aliasreq, in6_ifreq, in_aliasreq,
-    pfioc_pooladdr, pfioc_rule, pfioc_ruleset, pfioc_trans,
+    pfioc_pooladdr, pfioc_rule, pfioc_ruleset, pfioc_trans, winsize,
 };
 
 /// ioctl(2)'s request argument as the kernel takes it (`unsigned long` in FreeBSD's
@@ -107,6 +107,11 @@ const fn typed<T>(inout: RawRequest, group: u8, num: u8) -> Request<T> {
 /// `_IO(g, n)`: a request without parameter.
 #[must_use]
 pub const fn io(group: u8, num: u8) -> Request<()> {
+    typed(IOC_VOID, group, num)
+}
+
+/// `_IO(g, n)` as [`io`], in the typed form the request table below takes (`T` is `()`).
+const fn io_void<T>(group: u8, num: u8) -> Request<T> {
     typed(IOC_VOID, group, num)
 }
 
@@ -238,4 +243,15 @@ requests! {
     DEVFSIO_SAPPLY: devfs_rsnum = iow(b'D', 11);
     /// fs/devfs/devfs.h:113 `_IOWR('D', 12, devfs_rsnum)`: the next ruleset number.
     DEVFSIO_SGETNEXT: devfs_rsnum = iowr(b'D', 12);
+
+    // --- terminals: sys/ttycom.h ------------------------------------------------------------
+
+    /// sys/ttycom.h:54 `_IOR('t', 15, int)`: the pts number of a pty master.
+    TIOCGPTN: core::ffi::c_int = ior(b't', 15);
+    /// sys/ttycom.h:79 `_IO('t', 97)`: make the tty the caller's controlling terminal.
+    TIOCSCTTY: () = io_void(b't', 97);
+    /// sys/ttycom.h:86 `_IOW('t', 103, struct winsize)`: set the window size.
+    TIOCSWINSZ: winsize = iow(b't', 103);
+    /// sys/ttycom.h:87 `_IOR('t', 104, struct winsize)`: get the window size.
+    TIOCGWINSZ: winsize = ior(b't', 104);
 }

@@ -83,14 +83,21 @@ generated_pod!(
     iovec,
     // devfs rule ioctls
     devfs_rule,
+    // sysctl kern.proc
+    kinfo_proc,
+    // pty window size (TIOCSWINSZ, TIOCGWINSZ)
+    winsize,
 );
 
 // The integers some requests carry by themselves (fs/devfs/devfs.h: `devfs_rid` is a uint32_t,
-// `devfs_rsnum` a uint16_t): every bit pattern is a value, and there is no padding.
+// `devfs_rsnum` a uint16_t; sys/ttycom.h: TIOCGPTN's int): every bit pattern is a value, and there is no padding.
 impl sealed::Sealed for u16 {}
 impl Zeroed for u16 {}
 impl sealed::Sealed for u32 {}
 impl Zeroed for u32 {}
+// TIOCGPTN carries an int (sys/ttycom.h).
+impl sealed::Sealed for i32 {}
+impl Zeroed for i32 {}
 
 /// A kernel struct with every byte zero: the start of every request. Set the fields you need
 /// afterwards; there is no other constructor.

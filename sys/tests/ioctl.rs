@@ -171,3 +171,12 @@ fn constants_the_kernel_rules_name() {
     assert_eq!((DRB_HIDE, DRB_UNHIDE), (1, 2));
     assert_eq!(ERPCMISMATCH, 73);
 }
+
+/// FACTS-kernel-runtime.md §5: not Linux's 0x5414/0x5413/0x540E.
+#[test]
+fn terminal_requests() {
+    request!(TIOCSWINSZ = 0x8008_7467, compiler ZELLE_IOCTL_TIOCSWINSZ);
+    request!(TIOCGWINSZ = 0x4008_7468, compiler ZELLE_IOCTL_TIOCGWINSZ);
+    request!(TIOCSCTTY = 0x2000_7461, compiler ZELLE_IOCTL_TIOCSCTTY);
+    request!(TIOCGPTN = 0x4004_740f, compiler ZELLE_IOCTL_TIOCGPTN);
+}

@@ -50,6 +50,16 @@ fn bridge_requests() {
     layout!(ifbifconf, size 16, align 8, ifbic_len @ 0, ifbic_ifbicu @ 8);
 }
 
+/// sysctl kern.proc: `KINFO_PROC_SIZE` is 1088 on amd64 (sys/user.h); offsets as the C compiler
+/// lays out ziglang's header (`zig cc -target x86_64-freebsd`, offsetof).
+#[test]
+fn process_records() {
+    layout!(kinfo_proc, size 1088, align 8,
+        ki_structsize @ 0, ki_pid @ 72, ki_ppid @ 76, ki_stat @ 388, ki_comm @ 447, ki_jid @ 592);
+    assert_eq!(size_of::<kinfo_proc>(), KINFO_PROC_SIZE as usize);
+    layout!(winsize, size 8, align 2, ws_row @ 0, ws_col @ 2, ws_xpixel @ 4, ws_ypixel @ 6);
+}
+
 #[test]
 fn routing_socket() {
     layout!(rt_msghdr, size 152, align 8,

@@ -14,12 +14,19 @@ pub type __int32_t = ::core::ffi::c_int;
 pub type __uint32_t = ::core::ffi::c_uint;
 pub type __int64_t = ::core::ffi::c_long;
 pub type __uint64_t = ::core::ffi::c_ulong;
+pub type __vm_size_t = __uint64_t;
+pub type __register_t = __int64_t;
+pub type __segsz_t = __int64_t;
 pub type __time_t = __int64_t;
 pub type __gid_t = __uint32_t;
+pub type __lwpid_t = __int32_t;
 pub type __mode_t = __uint16_t;
+pub type __off_t = __int64_t;
 pub type __pid_t = __int32_t;
 pub type __sa_family_t = __uint8_t;
+pub type __suseconds_t = ::core::ffi::c_long;
 pub type __uid_t = __uint32_t;
+pub type __fixpt_t = __uint32_t;
 pub type u_char = ::core::ffi::c_uchar;
 pub type u_short = ::core::ffi::c_ushort;
 pub type u_int = ::core::ffi::c_uint;
@@ -29,21 +36,31 @@ pub type u_int16_t = __uint16_t;
 pub type u_int32_t = __uint32_t;
 pub type u_int64_t = __uint64_t;
 pub type caddr_t = *mut ::core::ffi::c_char;
+pub type fixpt_t = __fixpt_t;
 pub type gid_t = __gid_t;
 pub type in_addr_t = __uint32_t;
 pub type in_port_t = __uint16_t;
+pub type lwpid_t = __lwpid_t;
 pub type mode_t = __mode_t;
+pub type off_t = __off_t;
 pub type pid_t = __pid_t;
+pub type segsz_t = __segsz_t;
+pub type suseconds_t = __suseconds_t;
 pub type time_t = __time_t;
 pub type uid_t = __uid_t;
+pub type vm_size_t = __vm_size_t;
+pub type syscallarg_t = __register_t;
+pub type __sigset_t = __sigset;
+pub type sigset_t = __sigset_t;
 pub type sa_family_t = __sa_family_t;
 pub type idtype = ::core::ffi::c_uint;
+pub type thread_td_states = ::core::ffi::c_uint;
+pub type proc_p_states = ::core::ffi::c_uint;
 pub type devfs_rnum = u16;
 pub type devfs_rsnum = u16;
 pub type devfs_rid = u32;
 pub type counter_u64_t = *mut u64;
 pub type ether_vlanid_t = u16;
-pub type _bindgen_ty_1 = ::core::ffi::c_uint;
 pub type _bindgen_ty_2 = ::core::ffi::c_uint;
 pub type _bindgen_ty_3 = ::core::ffi::c_uint;
 pub type _bindgen_ty_4 = ::core::ffi::c_uint;
@@ -52,11 +69,29 @@ pub type _bindgen_ty_6 = ::core::ffi::c_uint;
 pub type _bindgen_ty_7 = ::core::ffi::c_uint;
 pub type _bindgen_ty_8 = ::core::ffi::c_uint;
 pub type _bindgen_ty_9 = ::core::ffi::c_uint;
-pub type _bindgen_ty_11 = ::core::ffi::c_uint;
+pub type _bindgen_ty_10 = ::core::ffi::c_uint;
 pub type _bindgen_ty_12 = ::core::ffi::c_uint;
 pub type _bindgen_ty_13 = ::core::ffi::c_uint;
 pub type _bindgen_ty_14 = ::core::ffi::c_uint;
+pub type _bindgen_ty_15 = ::core::ffi::c_uint;
 pub type pf_osfp_t = u_int32_t;
+#[derive(PartialEq, Eq, Copy, Clone, Debug, Hash)]
+#[repr(C, align(8))]
+pub struct __BindgenOpaqueArray8<T>(pub T);
+#[derive(PartialEq, Eq, Copy, Clone, Debug, Hash)]
+#[repr(C, align(16))]
+pub struct __BindgenOpaqueArray16<T>(pub T);
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct __sigset {
+    pub __bits: [__uint32_t; 4usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct timeval {
+    pub tv_sec: time_t,
+    pub tv_usec: suseconds_t,
+}
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct iovec {
@@ -69,6 +104,313 @@ pub struct sockaddr {
     pub sa_len: ::core::ffi::c_uchar,
     pub sa_family: sa_family_t,
     pub sa_data: [::core::ffi::c_char; 14usize],
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct winsize {
+    pub ws_row: ::core::ffi::c_ushort,
+    pub ws_col: ::core::ffi::c_ushort,
+    pub ws_xpixel: ::core::ffi::c_ushort,
+    pub ws_ypixel: ::core::ffi::c_ushort,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct rusage {
+    pub ru_utime: timeval,
+    pub ru_stime: timeval,
+    pub ru_maxrss: ::core::ffi::c_long,
+    pub ru_ixrss: ::core::ffi::c_long,
+    pub ru_idrss: ::core::ffi::c_long,
+    pub ru_isrss: ::core::ffi::c_long,
+    pub ru_minflt: ::core::ffi::c_long,
+    pub ru_majflt: ::core::ffi::c_long,
+    pub ru_nswap: ::core::ffi::c_long,
+    pub ru_inblock: ::core::ffi::c_long,
+    pub ru_oublock: ::core::ffi::c_long,
+    pub ru_msgsnd: ::core::ffi::c_long,
+    pub ru_msgrcv: ::core::ffi::c_long,
+    pub ru_nsignals: ::core::ffi::c_long,
+    pub ru_nvcsw: ::core::ffi::c_long,
+    pub ru_nivcsw: ::core::ffi::c_long,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct pcb {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 320usize]>,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct priority {
+    pub pri_class: u_char,
+    pub pri_level: u_char,
+    pub pri_native: u_char,
+    pub pri_user: u_char,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct pwddesc {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 48usize]>,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct filedesc {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 88usize]>,
+}
+#[repr(C)]
+#[repr(align(4))]
+#[derive(Debug, Copy, Clone)]
+pub struct pargs {
+    pub _bindgen_opaque_blob: [u32; 3usize],
+}
+#[repr(C)]
+#[derive(Debug)]
+pub struct kq_timer_cb_data {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug)]
+pub struct mqueue_notifier {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[derive(Debug)]
+pub struct turnstile {
+    _unused: [u8; 0],
+}
+#[repr(C)]
+#[repr(align(16))]
+#[derive(Debug, Copy, Clone)]
+pub struct thread {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray16<[u8; 1824usize]>,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_1 {
+    pub tqe_next: *mut thread,
+    pub tqe_prev: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_2 {
+    pub tqe_next: *mut thread,
+    pub tqe_prev: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_3__bindgen_ty_1 {
+    pub tqe_next: *mut thread,
+    pub tqe_prev: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_4 {
+    pub tqe_next: *mut thread,
+    pub tqe_prev: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_5 {
+    pub le_next: *mut thread,
+    pub le_prev: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct thread__bindgen_ty_6 {
+    pub lh_first: *mut turnstile,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct proc_ {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 1368usize]>,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_1 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_2 {
+    pub tqh_first: *mut thread,
+    pub tqh_last: *mut *mut thread,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_3 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_4 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_5 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_6 {
+    pub lh_first: *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_7 {
+    pub lh_first: *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_8 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_9 {
+    pub stqh_first: *mut ktr_request,
+    pub stqh_last: *mut *mut ktr_request,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_10 {
+    pub lh_first: *mut mqueue_notifier,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_11 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_12 {
+    pub lh_first: *mut proc_,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_13 {
+    pub tqh_first: *mut kq_timer_cb_data,
+    pub tqh_last: *mut *mut kq_timer_cb_data,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct proc__bindgen_ty_14 {
+    pub le_next: *mut proc_,
+    pub le_prev: *mut *mut proc_,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct vmspace {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 584usize]>,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct kinfo_proc {
+    pub ki_structsize: ::core::ffi::c_int,
+    pub ki_layout: ::core::ffi::c_int,
+    pub ki_args: *mut pargs,
+    pub ki_paddr: *mut proc_,
+    pub ki_addr: *mut user,
+    pub ki_tracep: *mut vnode,
+    pub ki_textvp: *mut vnode,
+    pub ki_fd: *mut filedesc,
+    pub ki_vmspace: *mut vmspace,
+    pub ki_wchan: *const ::core::ffi::c_void,
+    pub ki_pid: pid_t,
+    pub ki_ppid: pid_t,
+    pub ki_pgid: pid_t,
+    pub ki_tpgid: pid_t,
+    pub ki_sid: pid_t,
+    pub ki_tsid: pid_t,
+    pub ki_jobc: ::core::ffi::c_short,
+    pub ki_spare_short1: ::core::ffi::c_short,
+    pub ki_tdev_freebsd11: u32,
+    pub ki_siglist: sigset_t,
+    pub ki_sigmask: sigset_t,
+    pub ki_sigignore: sigset_t,
+    pub ki_sigcatch: sigset_t,
+    pub ki_uid: uid_t,
+    pub ki_ruid: uid_t,
+    pub ki_svuid: uid_t,
+    pub ki_rgid: gid_t,
+    pub ki_svgid: gid_t,
+    pub ki_ngroups: ::core::ffi::c_short,
+    pub ki_spare_short2: ::core::ffi::c_short,
+    pub ki_groups: [gid_t; 16usize],
+    pub ki_size: vm_size_t,
+    pub ki_rssize: segsz_t,
+    pub ki_swrss: segsz_t,
+    pub ki_tsize: segsz_t,
+    pub ki_dsize: segsz_t,
+    pub ki_ssize: segsz_t,
+    pub ki_xstat: u_short,
+    pub ki_acflag: u_short,
+    pub ki_pctcpu: fixpt_t,
+    pub ki_estcpu: u_int,
+    pub ki_slptime: u_int,
+    pub ki_swtime: u_int,
+    pub ki_cow: u_int,
+    pub ki_runtime: u_int64_t,
+    pub ki_start: timeval,
+    pub ki_childtime: timeval,
+    pub ki_flag: ::core::ffi::c_long,
+    pub ki_kiflag: ::core::ffi::c_long,
+    pub ki_traceflag: ::core::ffi::c_int,
+    pub ki_stat: ::core::ffi::c_char,
+    pub ki_nice: ::core::ffi::c_schar,
+    pub ki_lock: ::core::ffi::c_char,
+    pub ki_rqindex: ::core::ffi::c_char,
+    pub ki_oncpu_old: u_char,
+    pub ki_lastcpu_old: u_char,
+    pub ki_tdname: [::core::ffi::c_char; 17usize],
+    pub ki_wmesg: [::core::ffi::c_char; 9usize],
+    pub ki_login: [::core::ffi::c_char; 18usize],
+    pub ki_lockname: [::core::ffi::c_char; 9usize],
+    pub ki_comm: [::core::ffi::c_char; 20usize],
+    pub ki_emul: [::core::ffi::c_char; 17usize],
+    pub ki_loginclass: [::core::ffi::c_char; 18usize],
+    pub ki_moretdname: [::core::ffi::c_char; 4usize],
+    pub ki_sparestrings: [::core::ffi::c_char; 46usize],
+    pub ki_spareints: [::core::ffi::c_int; 2usize],
+    pub ki_tdev: u64,
+    pub ki_oncpu: ::core::ffi::c_int,
+    pub ki_lastcpu: ::core::ffi::c_int,
+    pub ki_tracer: ::core::ffi::c_int,
+    pub ki_flag2: ::core::ffi::c_int,
+    pub ki_fibnum: ::core::ffi::c_int,
+    pub ki_cr_flags: u_int,
+    pub ki_jid: ::core::ffi::c_int,
+    pub ki_numthreads: ::core::ffi::c_int,
+    pub ki_tid: lwpid_t,
+    pub ki_pri: priority,
+    pub ki_rusage: rusage,
+    pub ki_rusage_ch: rusage,
+    pub ki_pcb: *mut pcb,
+    pub ki_kstack: *mut ::core::ffi::c_void,
+    pub ki_udata: *mut ::core::ffi::c_void,
+    pub ki_tdaddr: *mut thread,
+    pub ki_pd: *mut pwddesc,
+    pub ki_uerrmsg: *mut ::core::ffi::c_void,
+    pub ki_spareptrs: [*mut ::core::ffi::c_void; 4usize],
+    pub ki_sparelongs: [::core::ffi::c_long; 12usize],
+    pub ki_sflag: ::core::ffi::c_long,
+    pub ki_tdflags: ::core::ffi::c_long,
+}
+#[repr(C)]
+#[repr(align(8))]
+#[derive(Debug, Copy, Clone)]
+pub struct user {
+    pub _bindgen_opaque_blob: __BindgenOpaqueArray8<[u8; 1376usize]>,
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -646,6 +988,16 @@ pub struct pfioc_trans_e {
 }
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
+pub struct vnode {
+    pub _address: u8,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct ktr_request {
+    pub _address: u8,
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
 pub struct ifg_group {
     pub _address: u8,
 }
@@ -945,6 +1297,25 @@ pub const PROC_REAP_RELEASE: u32 = 3;
 pub const PROC_REAP_STATUS: u32 = 4;
 pub const PROC_REAP_GETPIDS: u32 = 5;
 pub const PROC_REAP_KILL: u32 = 6;
+pub const PROC_TRACE_CTL: u32 = 7;
+pub const PROC_NO_NEW_PRIVS_CTL: u32 = 19;
+pub const PROC_NO_NEW_PRIVS_STATUS: u32 = 20;
+pub const PROC_TRACE_CTL_ENABLE: u32 = 1;
+pub const PROC_TRACE_CTL_DISABLE: u32 = 2;
+pub const PROC_TRACE_CTL_DISABLE_EXEC: u32 = 3;
+pub const PROC_NO_NEW_PRIVS_ENABLE: u32 = 1;
+pub const PROC_NO_NEW_PRIVS_DISABLE: u32 = 2;
+pub const CTL_KERN: u32 = 1;
+pub const KERN_PROC: u32 = 14;
+pub const KERN_PROC_PROC: u32 = 8;
+pub const KINFO_PROC_SIZE: u32 = 1088;
+pub const SIDL: u32 = 1;
+pub const SRUN: u32 = 2;
+pub const SSLEEP: u32 = 3;
+pub const SSTOP: u32 = 4;
+pub const SZOMB: u32 = 5;
+pub const SWAIT: u32 = 6;
+pub const SLOCK: u32 = 7;
 pub const MNT_RDONLY: u32 = 1;
 pub const MNT_SYNCHRONOUS: u32 = 2;
 pub const MNT_NOEXEC: u32 = 4;
@@ -1331,83 +1702,91 @@ pub const P_JAILID: idtype = 12;
 pub const P_CTID: idtype = 13;
 pub const P_CPUID: idtype = 14;
 pub const P_PSETID: idtype = 15;
-pub const PF_INOUT: _bindgen_ty_1 = 0;
-pub const PF_IN: _bindgen_ty_1 = 1;
-pub const PF_OUT: _bindgen_ty_1 = 2;
-pub const PF_PASS: _bindgen_ty_2 = 0;
-pub const PF_DROP: _bindgen_ty_2 = 1;
-pub const PF_SCRUB: _bindgen_ty_2 = 2;
-pub const PF_NOSCRUB: _bindgen_ty_2 = 3;
-pub const PF_NAT: _bindgen_ty_2 = 4;
-pub const PF_NONAT: _bindgen_ty_2 = 5;
-pub const PF_BINAT: _bindgen_ty_2 = 6;
-pub const PF_NOBINAT: _bindgen_ty_2 = 7;
-pub const PF_RDR: _bindgen_ty_2 = 8;
-pub const PF_NORDR: _bindgen_ty_2 = 9;
-pub const PF_SYNPROXY_DROP: _bindgen_ty_2 = 10;
-pub const PF_DEFER: _bindgen_ty_2 = 11;
-pub const PF_MATCH: _bindgen_ty_2 = 12;
-pub const PF_AFRT: _bindgen_ty_2 = 13;
-pub const PF_RT: _bindgen_ty_2 = 14;
-pub const PF_RULESET_SCRUB: _bindgen_ty_3 = 0;
-pub const PF_RULESET_FILTER: _bindgen_ty_3 = 1;
-pub const PF_RULESET_NAT: _bindgen_ty_3 = 2;
-pub const PF_RULESET_BINAT: _bindgen_ty_3 = 3;
-pub const PF_RULESET_RDR: _bindgen_ty_3 = 4;
-pub const PF_RULESET_MAX: _bindgen_ty_3 = 5;
-pub const PF_OP_NONE: _bindgen_ty_4 = 0;
-pub const PF_OP_IRG: _bindgen_ty_4 = 1;
-pub const PF_OP_EQ: _bindgen_ty_4 = 2;
-pub const PF_OP_NE: _bindgen_ty_4 = 3;
-pub const PF_OP_LT: _bindgen_ty_4 = 4;
-pub const PF_OP_LE: _bindgen_ty_4 = 5;
-pub const PF_OP_GT: _bindgen_ty_4 = 6;
-pub const PF_OP_GE: _bindgen_ty_4 = 7;
-pub const PF_OP_XRG: _bindgen_ty_4 = 8;
-pub const PF_OP_RRG: _bindgen_ty_4 = 9;
-pub const PF_DEBUG_NONE: _bindgen_ty_5 = 0;
-pub const PF_DEBUG_URGENT: _bindgen_ty_5 = 1;
-pub const PF_DEBUG_MISC: _bindgen_ty_5 = 2;
-pub const PF_DEBUG_NOISY: _bindgen_ty_5 = 3;
-pub const PF_CHANGE_NONE: _bindgen_ty_6 = 0;
-pub const PF_CHANGE_ADD_HEAD: _bindgen_ty_6 = 1;
-pub const PF_CHANGE_ADD_TAIL: _bindgen_ty_6 = 2;
-pub const PF_CHANGE_ADD_BEFORE: _bindgen_ty_6 = 3;
-pub const PF_CHANGE_ADD_AFTER: _bindgen_ty_6 = 4;
-pub const PF_CHANGE_REMOVE: _bindgen_ty_6 = 5;
-pub const PF_CHANGE_GET_TICKET: _bindgen_ty_6 = 6;
-pub const PF_GET_NONE: _bindgen_ty_7 = 0;
-pub const PF_GET_CLR_CNTR: _bindgen_ty_7 = 1;
-pub const PF_SK_WIRE: _bindgen_ty_8 = 0;
-pub const PF_SK_STACK: _bindgen_ty_8 = 1;
-pub const PF_SK_BOTH: _bindgen_ty_8 = 2;
-pub const PF_PEER_SRC: _bindgen_ty_9 = 0;
-pub const PF_PEER_DST: _bindgen_ty_9 = 1;
-pub const PF_PEER_BOTH: _bindgen_ty_9 = 2;
-pub const PF_NOPFROUTE: _bindgen_ty_11 = 0;
-pub const PF_FASTROUTE: _bindgen_ty_11 = 1;
-pub const PF_ROUTETO: _bindgen_ty_11 = 2;
-pub const PF_DUPTO: _bindgen_ty_11 = 3;
-pub const PF_REPLYTO: _bindgen_ty_11 = 4;
-pub const PF_LIMIT_STATES: _bindgen_ty_12 = 0;
-pub const PF_LIMIT_SRC_NODES: _bindgen_ty_12 = 1;
-pub const PF_LIMIT_FRAGS: _bindgen_ty_12 = 2;
-pub const PF_LIMIT_TABLE_ENTRIES: _bindgen_ty_12 = 3;
-pub const PF_LIMIT_ANCHORS: _bindgen_ty_12 = 4;
-pub const PF_LIMIT_ETH_ANCHORS: _bindgen_ty_12 = 5;
-pub const PF_LIMIT_MAX: _bindgen_ty_12 = 6;
-pub const PF_POOL_NONE: _bindgen_ty_13 = 0;
-pub const PF_POOL_BITMASK: _bindgen_ty_13 = 1;
-pub const PF_POOL_RANDOM: _bindgen_ty_13 = 2;
-pub const PF_POOL_SRCHASH: _bindgen_ty_13 = 3;
-pub const PF_POOL_ROUNDROBIN: _bindgen_ty_13 = 4;
-pub const PF_ADDR_ADDRMASK: _bindgen_ty_14 = 0;
-pub const PF_ADDR_NOROUTE: _bindgen_ty_14 = 1;
-pub const PF_ADDR_DYNIFTL: _bindgen_ty_14 = 2;
-pub const PF_ADDR_TABLE: _bindgen_ty_14 = 3;
-pub const PF_ADDR_URPFFAILED: _bindgen_ty_14 = 4;
-pub const PF_ADDR_RANGE: _bindgen_ty_14 = 5;
-pub const PF_ADDR_NONE: _bindgen_ty_14 = 6;
+pub const TDS_INACTIVE: thread_td_states = 0;
+pub const TDS_INHIBITED: thread_td_states = 1;
+pub const TDS_CAN_RUN: thread_td_states = 2;
+pub const TDS_RUNQ: thread_td_states = 3;
+pub const TDS_RUNNING: thread_td_states = 4;
+pub const PRS_NEW: proc_p_states = 0;
+pub const PRS_NORMAL: proc_p_states = 1;
+pub const PRS_ZOMBIE: proc_p_states = 2;
+pub const PF_INOUT: _bindgen_ty_2 = 0;
+pub const PF_IN: _bindgen_ty_2 = 1;
+pub const PF_OUT: _bindgen_ty_2 = 2;
+pub const PF_PASS: _bindgen_ty_3 = 0;
+pub const PF_DROP: _bindgen_ty_3 = 1;
+pub const PF_SCRUB: _bindgen_ty_3 = 2;
+pub const PF_NOSCRUB: _bindgen_ty_3 = 3;
+pub const PF_NAT: _bindgen_ty_3 = 4;
+pub const PF_NONAT: _bindgen_ty_3 = 5;
+pub const PF_BINAT: _bindgen_ty_3 = 6;
+pub const PF_NOBINAT: _bindgen_ty_3 = 7;
+pub const PF_RDR: _bindgen_ty_3 = 8;
+pub const PF_NORDR: _bindgen_ty_3 = 9;
+pub const PF_SYNPROXY_DROP: _bindgen_ty_3 = 10;
+pub const PF_DEFER: _bindgen_ty_3 = 11;
+pub const PF_MATCH: _bindgen_ty_3 = 12;
+pub const PF_AFRT: _bindgen_ty_3 = 13;
+pub const PF_RT: _bindgen_ty_3 = 14;
+pub const PF_RULESET_SCRUB: _bindgen_ty_4 = 0;
+pub const PF_RULESET_FILTER: _bindgen_ty_4 = 1;
+pub const PF_RULESET_NAT: _bindgen_ty_4 = 2;
+pub const PF_RULESET_BINAT: _bindgen_ty_4 = 3;
+pub const PF_RULESET_RDR: _bindgen_ty_4 = 4;
+pub const PF_RULESET_MAX: _bindgen_ty_4 = 5;
+pub const PF_OP_NONE: _bindgen_ty_5 = 0;
+pub const PF_OP_IRG: _bindgen_ty_5 = 1;
+pub const PF_OP_EQ: _bindgen_ty_5 = 2;
+pub const PF_OP_NE: _bindgen_ty_5 = 3;
+pub const PF_OP_LT: _bindgen_ty_5 = 4;
+pub const PF_OP_LE: _bindgen_ty_5 = 5;
+pub const PF_OP_GT: _bindgen_ty_5 = 6;
+pub const PF_OP_GE: _bindgen_ty_5 = 7;
+pub const PF_OP_XRG: _bindgen_ty_5 = 8;
+pub const PF_OP_RRG: _bindgen_ty_5 = 9;
+pub const PF_DEBUG_NONE: _bindgen_ty_6 = 0;
+pub const PF_DEBUG_URGENT: _bindgen_ty_6 = 1;
+pub const PF_DEBUG_MISC: _bindgen_ty_6 = 2;
+pub const PF_DEBUG_NOISY: _bindgen_ty_6 = 3;
+pub const PF_CHANGE_NONE: _bindgen_ty_7 = 0;
+pub const PF_CHANGE_ADD_HEAD: _bindgen_ty_7 = 1;
+pub const PF_CHANGE_ADD_TAIL: _bindgen_ty_7 = 2;
+pub const PF_CHANGE_ADD_BEFORE: _bindgen_ty_7 = 3;
+pub const PF_CHANGE_ADD_AFTER: _bindgen_ty_7 = 4;
+pub const PF_CHANGE_REMOVE: _bindgen_ty_7 = 5;
+pub const PF_CHANGE_GET_TICKET: _bindgen_ty_7 = 6;
+pub const PF_GET_NONE: _bindgen_ty_8 = 0;
+pub const PF_GET_CLR_CNTR: _bindgen_ty_8 = 1;
+pub const PF_SK_WIRE: _bindgen_ty_9 = 0;
+pub const PF_SK_STACK: _bindgen_ty_9 = 1;
+pub const PF_SK_BOTH: _bindgen_ty_9 = 2;
+pub const PF_PEER_SRC: _bindgen_ty_10 = 0;
+pub const PF_PEER_DST: _bindgen_ty_10 = 1;
+pub const PF_PEER_BOTH: _bindgen_ty_10 = 2;
+pub const PF_NOPFROUTE: _bindgen_ty_12 = 0;
+pub const PF_FASTROUTE: _bindgen_ty_12 = 1;
+pub const PF_ROUTETO: _bindgen_ty_12 = 2;
+pub const PF_DUPTO: _bindgen_ty_12 = 3;
+pub const PF_REPLYTO: _bindgen_ty_12 = 4;
+pub const PF_LIMIT_STATES: _bindgen_ty_13 = 0;
+pub const PF_LIMIT_SRC_NODES: _bindgen_ty_13 = 1;
+pub const PF_LIMIT_FRAGS: _bindgen_ty_13 = 2;
+pub const PF_LIMIT_TABLE_ENTRIES: _bindgen_ty_13 = 3;
+pub const PF_LIMIT_ANCHORS: _bindgen_ty_13 = 4;
+pub const PF_LIMIT_ETH_ANCHORS: _bindgen_ty_13 = 5;
+pub const PF_LIMIT_MAX: _bindgen_ty_13 = 6;
+pub const PF_POOL_NONE: _bindgen_ty_14 = 0;
+pub const PF_POOL_BITMASK: _bindgen_ty_14 = 1;
+pub const PF_POOL_RANDOM: _bindgen_ty_14 = 2;
+pub const PF_POOL_SRCHASH: _bindgen_ty_14 = 3;
+pub const PF_POOL_ROUNDROBIN: _bindgen_ty_14 = 4;
+pub const PF_ADDR_ADDRMASK: _bindgen_ty_15 = 0;
+pub const PF_ADDR_NOROUTE: _bindgen_ty_15 = 1;
+pub const PF_ADDR_DYNIFTL: _bindgen_ty_15 = 2;
+pub const PF_ADDR_TABLE: _bindgen_ty_15 = 3;
+pub const PF_ADDR_URPFFAILED: _bindgen_ty_15 = 4;
+pub const PF_ADDR_RANGE: _bindgen_ty_15 = 5;
+pub const PF_ADDR_NONE: _bindgen_ty_15 = 6;
 pub const ZELLE_IOCTL_SIOCIFCREATE2: ::core::ffi::c_ulong = 3223349628;
 pub const ZELLE_IOCTL_SIOCIFDESTROY: ::core::ffi::c_ulong = 2149607801;
 pub const ZELLE_IOCTL_SIOCSIFNAME: ::core::ffi::c_ulong = 2149607720;
@@ -1432,6 +1811,10 @@ pub const ZELLE_IOCTL_DIOCADDRULE: ::core::ffi::c_ulong = 3420472324;
 pub const ZELLE_IOCTL_DIOCGETRULES: ::core::ffi::c_ulong = 3420472326;
 pub const ZELLE_IOCTL_DIOCGETRULESETS: ::core::ffi::c_ulong = 3292808250;
 pub const ZELLE_IOCTL_DIOCGETRULESET: ::core::ffi::c_ulong = 3292808251;
+pub const ZELLE_IOCTL_TIOCSWINSZ: ::core::ffi::c_ulong = 2148037735;
+pub const ZELLE_IOCTL_TIOCGWINSZ: ::core::ffi::c_ulong = 1074295912;
+pub const ZELLE_IOCTL_TIOCSCTTY: ::core::ffi::c_ulong = 536900705;
+pub const ZELLE_IOCTL_TIOCGPTN: ::core::ffi::c_ulong = 1074033679;
 pub const ZELLE_IOCTL_DEVFSIO_RADD: ::core::ffi::c_ulong = 3236709376;
 pub const ZELLE_IOCTL_DEVFSIO_RDEL: ::core::ffi::c_ulong = 2147763201;
 pub const ZELLE_IOCTL_DEVFSIO_RAPPLY: ::core::ffi::c_ulong = 2162967554;
@@ -1440,6 +1823,18 @@ pub const ZELLE_IOCTL_DEVFSIO_RGETNEXT: ::core::ffi::c_ulong = 3236709380;
 pub const ZELLE_IOCTL_DEVFSIO_SUSE: ::core::ffi::c_ulong = 2147632138;
 pub const ZELLE_IOCTL_DEVFSIO_SAPPLY: ::core::ffi::c_ulong = 2147632139;
 pub const ZELLE_IOCTL_DEVFSIO_SGETNEXT: ::core::ffi::c_ulong = 3221373964;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union thread__bindgen_ty_3 {
+    pub td_slpq: thread__bindgen_ty_3__bindgen_ty_1,
+    pub td_zombie: *mut thread,
+}
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union thread__bindgen_ty_7 {
+    pub tdu_retval: [syscallarg_t; 2usize],
+    pub tdu_off: off_t,
+}
 #[repr(C)]
 #[derive(Copy, Clone)]
 pub union ifreq__bindgen_ty_1 {
@@ -1529,5 +1924,15 @@ pub union pf_poolhashkey__bindgen_ty_1 {
     pub key8: [u_int8_t; 16usize],
     pub key16: [u_int16_t; 8usize],
     pub key32: [u_int32_t; 4usize],
+}
+impl<T: Copy + Default, const N: usize> Default for __BindgenOpaqueArray8<[T; N]> {
+    fn default() -> Self {
+        Self([<T as Default>::default(); N])
+    }
+}
+impl<T: Copy + Default, const N: usize> Default for __BindgenOpaqueArray16<[T; N]> {
+    fn default() -> Self {
+        Self([<T as Default>::default(); N])
+    }
 }
 pub use self::idtype as idtype_t;
