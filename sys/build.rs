@@ -212,7 +212,8 @@ mod abi {
     /// Kernel structs that `kinfo_proc` only points at (ki_paddr, ki_fd, ...): opaque blobs, so
     /// that bindgen does not pull in the kernel's whole process and VM structs behind them.
     const OPAQUE: &[&str] = &[
-        "pargs", "proc", "proc_", "user", "vnode", "filedesc", "vmspace", "pcb", "thread", "pwddesc",
+        "pargs", "proc", "proc_", "user", "vnode", "filedesc", "vmspace", "pcb", "thread",
+        "pwddesc",
     ];
 
     /// Matched by the patterns above but not wanted (ETHER* and EOF look like errno names).

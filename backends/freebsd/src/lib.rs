@@ -34,7 +34,10 @@ use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Op, Vnet};
 use zelle_sys::ioctl::Request;
 use zelle_sys::Zeroed;
 
-pub use syscalls::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
+pub use syscalls::{
+    FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnError, SpawnRequest, SpawnedChild,
+    Syscalls,
+};
 
 /// The FreeBSD kernel, reached through `S`.
 pub struct FreeBsd<S> {

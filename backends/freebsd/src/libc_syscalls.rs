@@ -5,19 +5,26 @@
 //! call only async-signal-safe functions, with one exception relied on here: FreeBSD's libthr
 //! brackets fork(2) with the allocator's prefork/postfork handlers, so the in-jail work
 //! (sockets, ioctls, JSON requests and results) may allocate in the child. `spawn` prepares
-//! every C string and pointer array before it forks and allocates nothing in the child.
+//! every C string, pointer array and descriptor (the pty, the stdin pipe) before it forks and
+//! allocates nothing in the child.
 //!
 //! A child that works in a jail ([`enter_jail`]) never returns into the caller's code: its work
 //! runs under `catch_unwind`, and it leaves by `_exit`.
 
 use crate::get_cstr;
-use crate::syscalls::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
+use crate::syscalls::{
+    FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnError, SpawnRequest, SpawnedChild,
+    Syscalls,
+};
 use crate::wire;
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::mem::size_of;
 use core::ptr;
-use zelle_core::kernel::Errno;
-use zelle_sys::ioctl::RawRequest;
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+use zelle_core::kernel::{Errno, Op, StdioFd};
+use zelle_sys::ioctl::{RawRequest, TIOCGPTN, TIOCSCTTY};
 use zelle_sys::iovec;
 
 extern "C" {
@@ -241,24 +248,64 @@ fn reap(pid: libc::pid_t) {
     while unsafe { libc::waitpid(pid, &mut status, 0) } == -1 && last() == Errno::EINTR {}
 }
 
-/// The descriptor a spawned child reports a failure before exec on.
-const REPORT: c_int = 3;
+/// The steps of a spawned child that can fail, in the order it takes them; the child reports
+/// a failure as the step's index and the errno.
+const CHILD_STEPS: [Op; 10] = [
+    Op::SetStdio,
+    Op::Setsid,
+    Op::ControllingTerminal,
+    Op::TraceControl,
+    Op::JailAttach,
+    Op::SetRlimit,
+    Op::SetCredentials,
+    Op::Chdir,
+    Op::NoNewPrivs,
+    Op::Execve,
+];
 
-/// Everything a spawned child needs, made before fork: C strings and NULL-terminated arrays.
+/// `_SIG_MAXSIG` (sys/signal.h): the highest signal number.
+const SIG_MAXSIG: c_int = 128;
+
+/// What a spawned child's stdio comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// A descriptor of ours the child dup2s (the caller's, or the stdin pipe's read end).
+    Fd(c_int),
+    /// /dev/null, opened in the child.
+    Null,
+    /// The pty's slave, opened in the child after setsid(2).
+    Terminal,
+}
+
+/// Everything a spawned child needs, made before fork: C strings, NULL-terminated arrays and
+/// the descriptors it takes its stdio from.
 struct Prepared<'a> {
     req: &'a SpawnRequest,
     argv: Vec<*const c_char>,
     envp: Vec<*const c_char>,
     groups: Vec<libc::gid_t>,
+    stdio: [Source; 3],
+    /// /dev/pts/N of the pty, when there is one.
+    slave: Option<CString>,
 }
 
 impl<'a> Prepared<'a> {
-    fn new(req: &'a SpawnRequest) -> Self {
-        let list = |v: &[std::ffi::CString]| {
+    fn new(req: &'a SpawnRequest, stdin_pipe: Option<c_int>, slave: Option<CString>) -> Self {
+        let list = |v: &[CString]| {
             v.iter()
                 .map(|s| s.as_ptr())
                 .chain(core::iter::once(ptr::null()))
                 .collect()
+        };
+        let source = |stream: &StdioFd| match stream {
+            StdioFd::Fd(fd) => Source::Fd(*fd),
+            // Only stdin carries data (spawn_request checks): its pipe.
+            StdioFd::Data(_) => stdin_pipe.map_or(Source::Null, Source::Fd),
+            StdioFd::Null => Source::Null,
+        };
+        let stdio = match slave {
+            Some(_) => [Source::Terminal; 3],
+            None => [source(&req.stdin), source(&req.stdout), source(&req.stderr)],
         };
         Prepared {
             req,
@@ -269,40 +316,95 @@ impl<'a> Prepared<'a> {
             groups: core::iter::once(req.gid)
                 .chain(req.groups.iter().copied())
                 .collect(),
+            stdio,
+            slave,
         }
     }
 
-    /// The child's work, up to execve(2): only async-signal-safe calls. Returns the errno of
-    /// the step that failed. `REPORT` (3) is the close-on-exec pipe to the parent; every other
-    /// descriptor above stdio is closed.
-    fn exec(&self) -> Errno {
-        let req = self.req;
-        let null = c"/dev/null";
-        let output = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND;
-        let stdio = [
-            (req.stdin.as_deref().unwrap_or(null), libc::O_RDONLY),
-            (req.stdout.as_deref().unwrap_or(null), output),
-            (req.stderr.as_deref().unwrap_or(null), output),
-        ];
-        // Open stdio in the host's view, before jail_attach changes the root.
-        for (target, (path, flags)) in stdio.into_iter().enumerate() {
-            // SAFETY: `path` is a C string; the mode is read only with O_CREAT.
-            let fd = unsafe { libc::open(path.as_ptr(), flags, 0o644 as libc::c_uint) };
-            // SAFETY: plain descriptor calls.
-            if fd == -1 || unsafe { libc::dup2(fd, target as c_int) } == -1 {
-                return last();
+    /// The child's stdio: each source copied above stdio first (F_DUPFD never replaces an
+    /// open descriptor, so a caller's descriptor 0–2 or `report` is never clobbered), then
+    /// dup2'd onto 0, 1 and 2. A terminal: setsid(2), the slave opened (it becomes the
+    /// controlling terminal) and TIOCSCTTY.
+    ///
+    /// # Safety
+    /// Only in the child of fork(2).
+    unsafe fn take_stdio(&self) -> Result<(), (Op, Errno)> {
+        let mut copies = [-1 as c_int; 3];
+        // SAFETY (each call): descriptor calls on our own process, C strings made before fork.
+        unsafe {
+            let mut tty = -1;
+            if let Some(slave) = &self.slave {
+                if libc::setsid() == -1 {
+                    return Err((Op::Setsid, last()));
+                }
+                tty = libc::open(slave.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+                if tty == -1 || libc::ioctl(tty, TIOCSCTTY.number() as libc::c_ulong, 0) == -1 {
+                    return Err((Op::ControllingTerminal, last()));
+                }
             }
-            if fd > 2 {
-                // SAFETY: as above.
-                unsafe { libc::close(fd) };
+            for (copy, source) in copies.iter_mut().zip(self.stdio) {
+                let from = match source {
+                    Source::Fd(fd) => fd,
+                    Source::Terminal => tty,
+                    Source::Null => {
+                        libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC)
+                    }
+                };
+                let fd = match from {
+                    -1 => -1,
+                    from => libc::fcntl(from, libc::F_DUPFD_CLOEXEC, 3),
+                };
+                if fd == -1 {
+                    return Err((Op::SetStdio, last()));
+                }
+                *copy = fd;
+            }
+            for (target, copy) in copies.into_iter().enumerate() {
+                if libc::dup2(copy, target as c_int) == -1 {
+                    return Err((Op::SetStdio, last()));
+                }
             }
         }
-        // SAFETY (each call below): arguments made before fork, alive in the child.
+        Ok(())
+    }
+
+    /// The child's work after its stdio, up to execve(2): only async-signal-safe calls.
+    /// Every descriptor but 0–2 and `report` is closed first. Returns the step that failed.
+    ///
+    /// # Safety
+    /// Only in the child of fork(2).
+    unsafe fn exec(&self, report: c_int) -> (Op, Errno) {
+        let req = self.req;
+        // SAFETY (each call below): arguments made before fork, alive in the child; calls on
+        // our own process only.
         unsafe {
-            libc::closefrom(REPORT + 1);
+            // The signal mask of the forking thread, and the dispositions: a handler is reset
+            // by execve anyway, an ignored signal (the shim's SIGPIPE) is not.
+            let mut none: libc::sigset_t = core::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, ptr::null_mut());
+            for sig in 1..=SIG_MAXSIG {
+                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+            }
+            if let Err(failed) = self.take_stdio() {
+                return failed;
+            }
+            if report > 3 {
+                libc::close_range(3, (report - 1) as libc::c_uint, 0);
+            }
+            libc::closefrom(report + 1);
+            // No process of the jail may ptrace one holding a copy of the shim's memory until
+            // execve replaces it (PROC_TRACE_CTL_DISABLE lasts until exec).
+            let mut disable: c_int = libc::PROC_TRACE_CTL_DISABLE;
+            let data = (&mut disable as *mut c_int).cast::<c_void>();
+            if libc::procctl(libc::P_PID, 0, libc::PROC_TRACE_CTL, data) == -1 {
+                return (Op::TraceControl, last());
+            }
             if let Some(jid) = req.jid {
                 if libc::jail_attach(jid) == -1 {
-                    return last();
+                    return (Op::JailAttach, last());
                 }
             }
             for &(resource, soft, hard) in &req.rlimits {
@@ -311,25 +413,67 @@ impl<'a> Prepared<'a> {
                     rlim_max: hard as libc::rlim_t,
                 };
                 if libc::setrlimit(resource, &limit) == -1 {
-                    return last();
+                    return (Op::SetRlimit, last());
                 }
             }
             if libc::setgroups(self.groups.len() as c_int, self.groups.as_ptr()) == -1
                 || libc::setgid(req.gid) == -1
                 || libc::setuid(req.uid) == -1
             {
-                return last();
+                return (Op::SetCredentials, last());
             }
             if let Some(mask) = req.umask {
                 libc::umask(mask as libc::mode_t);
             }
             if libc::chdir(req.cwd.as_ptr()) == -1 {
-                return last();
+                return (Op::Chdir, last());
+            }
+            if req.no_new_privileges {
+                let mut enable: c_int = libc::PROC_NO_NEW_PRIVS_ENABLE;
+                let data = (&mut enable as *mut c_int).cast::<c_void>();
+                if libc::procctl(libc::P_PID, 0, libc::PROC_NO_NEW_PRIVS_CTL, data) == -1 {
+                    return (Op::NoNewPrivs, last());
+                }
             }
             libc::execve(self.argv[0], self.argv.as_ptr(), self.envp.as_ptr());
         }
-        last()
+        (Op::Execve, last())
     }
+}
+
+/// A new pty for a spawn: posix_openpt(2) (FACTS-kernel-runtime.md §5: only O_RDWR, O_NOCTTY
+/// and O_CLOEXEC are accepted), grantpt and unlockpt (which only check the master on FreeBSD),
+/// its slave's name from TIOCGPTN, and its window size set (TIOCSWINSZ).
+fn open_terminal(
+    sys: &LibcSyscalls,
+    size: zelle_core::kernel::WindowSize,
+) -> Result<(OwnedFd, CString), Errno> {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: no pointers.
+    let fd = check(unsafe { libc::posix_openpt(flags) })?;
+    // SAFETY: `fd` was just opened and is ours alone.
+    let master = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: plain calls on the master.
+    check(unsafe { libc::grantpt(fd) })?;
+    // SAFETY: as above.
+    check(unsafe { libc::unlockpt(fd) })?;
+    let mut number: c_int = zelle_sys::zeroed();
+    // SAFETY: TIOCGPTN writes one int into `number`.
+    unsafe { sys.ioctl(fd, TIOCGPTN.number(), (&mut number as *mut c_int).cast()) }?;
+    crate::process::set_window_size(sys, fd, size)?;
+    let slave = CString::new(format!("/dev/pts/{number}")).map_err(|_| Errno::EINVAL)?;
+    Ok((master, slave))
+}
+
+/// Feed `bytes` to a child's stdin pipe, then close it (end of file) — in a thread, so that a
+/// child slow to read holds up nobody. A child that exits unread makes the write fail
+/// (EPIPE: Rust programs ignore SIGPIPE), nothing more.
+fn feed(write_end: c_int, bytes: Vec<u8>) {
+    std::thread::spawn(move || {
+        write_all(write_end, &bytes);
+        // SAFETY: the write end is this thread's alone.
+        unsafe { libc::close(write_end) };
+    });
 }
 
 impl Syscalls for LibcSyscalls {
@@ -622,30 +766,63 @@ impl Syscalls for LibcSyscalls {
         closed.map(drop)
     }
 
-    fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno> {
+    fn spawn(&self, request: &SpawnRequest) -> Result<SpawnedChild, SpawnError> {
         if request.argv.is_empty() {
-            return Err(Errno::EINVAL);
+            return Err(SpawnError::new(Op::Execve, Errno::EINVAL));
         }
-        // A controlling terminal needs a pty pair and setsid/TIOCSCTTY in the child: not yet.
-        if request.terminal {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let prepared = Prepared::new(request);
-        // The child reports a failure before exec through this pipe; exec closes it.
-        let (rd, wr) = pipe()?;
-        // The child runs only async-signal-safe calls (`Prepared::exec`).
-        let pid = fork_with(rd, wr)?;
-        if pid == 0 {
-            // SAFETY: in the child: the pipe moves to REPORT (close-on-exec), then the work.
-            unsafe {
-                libc::close(rd);
-                if wr != REPORT {
-                    libc::dup2(wr, REPORT);
+        let terminal = request
+            .terminal
+            .map(|size| open_terminal(self, size))
+            .transpose()
+            .map_err(|e| SpawnError::new(Op::OpenTerminal, e))?;
+        let (master, slave) = match terminal {
+            Some((master, slave)) => (Some(master), Some(slave)),
+            None => (None, None),
+        };
+        let data = match (&request.stdin, &slave) {
+            (StdioFd::Data(bytes), None) => Some(bytes.clone()),
+            _ => None,
+        };
+        let stdin_pipe = data
+            .as_ref()
+            .map(|_| pipe())
+            .transpose()
+            .map_err(|e| SpawnError::new(Op::SetStdio, e))?;
+        let close_pipe = || {
+            if let Some((rd, wr)) = stdin_pipe {
+                // SAFETY: our own descriptors.
+                unsafe {
+                    libc::close(rd);
                     libc::close(wr);
                 }
-                libc::fcntl(REPORT, libc::F_SETFD, libc::FD_CLOEXEC);
-                let errno = prepared.exec();
-                write_all(REPORT, &errno.0.to_ne_bytes());
+            }
+        };
+        let prepared = Prepared::new(request, stdin_pipe.map(|(rd, _)| rd), slave);
+        // The child reports a failure before exec through this pipe; exec closes it.
+        let (rd, wr) = pipe().map_err(|e| {
+            close_pipe();
+            SpawnError::new(Op::Fork, e)
+        })?;
+        // The child runs only async-signal-safe calls (`Prepared::exec`).
+        let pid = fork_with(rd, wr).map_err(|e| {
+            close_pipe();
+            SpawnError::new(Op::Fork, e)
+        })?;
+        if pid == 0 {
+            // SAFETY: in the child: the work, its report, and never a return.
+            unsafe {
+                libc::close(rd);
+                // Above stdio, so that dup2 onto 0–2 cannot replace it.
+                let report = match wr {
+                    0..=2 => libc::fcntl(wr, libc::F_DUPFD_CLOEXEC, 3),
+                    _ => wr,
+                };
+                let (step, errno) = prepared.exec(report);
+                let index = CHILD_STEPS.iter().position(|&s| s == step).unwrap_or(0) as c_int;
+                let mut message = [0u8; 8];
+                message[..4].copy_from_slice(&index.to_ne_bytes());
+                message[4..].copy_from_slice(&errno.0.to_ne_bytes());
+                write_all(report, &message);
                 libc::_exit(127);
             }
         }
@@ -654,16 +831,41 @@ impl Syscalls for LibcSyscalls {
         let answer = read_all(rd);
         // SAFETY: our own descriptor.
         unsafe { libc::close(rd) };
-        match answer? {
-            bytes if bytes.is_empty() => Ok(pid),
-            bytes => {
-                reap(pid);
-                let code = <[u8; 4]>::try_from(bytes.as_slice())
-                    .map(c_int::from_ne_bytes)
-                    .unwrap_or(libc::EIO);
-                Err(Errno(code))
-            }
+        if let Some((pipe_rd, _)) = stdin_pipe {
+            // SAFETY: the child has its own copy.
+            unsafe { libc::close(pipe_rd) };
         }
+        let failed = match answer {
+            Ok(bytes) if bytes.is_empty() => None,
+            Ok(bytes) => Some(match <[u8; 8]>::try_from(bytes.as_slice()) {
+                Ok(message) => {
+                    let index = c_int::from_ne_bytes(message[..4].try_into().unwrap_or_default());
+                    let errno = c_int::from_ne_bytes(message[4..].try_into().unwrap_or_default());
+                    let step = usize::try_from(index)
+                        .ok()
+                        .and_then(|i| CHILD_STEPS.get(i).copied())
+                        .unwrap_or(Op::Spawn);
+                    SpawnError::new(step, Errno(errno))
+                }
+                Err(_) => SpawnError::new(Op::Spawn, Errno::EIO),
+            }),
+            Err(e) => Some(SpawnError::new(Op::Spawn, e)),
+        };
+        if let Some(failed) = failed {
+            reap(pid);
+            if let Some((_, pipe_wr)) = stdin_pipe {
+                // SAFETY: our own descriptor.
+                unsafe { libc::close(pipe_wr) };
+            }
+            return Err(failed);
+        }
+        if let (Some((_, pipe_wr)), Some(bytes)) = (stdin_pipe, data) {
+            feed(pipe_wr, bytes);
+        }
+        Ok(SpawnedChild {
+            pid,
+            terminal: master,
+        })
     }
 
     fn kill(&self, pid: c_int, signal: c_int) -> Result<(), Errno> {
@@ -684,6 +886,20 @@ impl Syscalls for LibcSyscalls {
         }
     }
 
+    fn wait4_for(&self, pid: c_int, timeout: Duration) -> Result<(c_int, c_int), Errno> {
+        /// How often the timed wait looks again.
+        const POLL: Duration = Duration::from_millis(10);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let answer = self.wait4(pid, libc::WNOHANG)?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if answer.0 != 0 || left.is_zero() {
+                return Ok(answer);
+            }
+            std::thread::sleep(POLL.min(left));
+        }
+    }
+
     fn procctl(&self, idtype: c_int, id: c_int, cmd: c_int) -> Result<(), Errno> {
         // SAFETY: the reaper commands zelle uses take no argument.
         check(unsafe {
@@ -700,32 +916,6 @@ impl Syscalls for LibcSyscalls {
     fn getpid(&self) -> c_int {
         // SAFETY: no pointers.
         unsafe { libc::getpid() }
-    }
-
-    fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno> {
-        let mib = [
-            libc::CTL_KERN,
-            libc::KERN_PROC,
-            crate::syscalls::consts::KERN_PROC_PROC,
-            0,
-        ];
-        let buf = crate::route::sysctl_all(self, &mib)?;
-        let mut pids = Vec::new();
-        let mut at = 0;
-        while at + size_of::<libc::kinfo_proc>() <= buf.len() {
-            // SAFETY: a kinfo_proc's bytes, read unaligned; every pattern is valid plain data.
-            let kp: libc::kinfo_proc = unsafe { ptr::read_unaligned(buf[at..].as_ptr().cast()) };
-            if kp.ki_jid == jid {
-                pids.push(kp.ki_pid);
-            }
-            // ki_structsize: the kernel's own record size.
-            at += usize::try_from(kp.ki_structsize)
-                .ok()
-                .filter(|&n| n > 0)
-                .unwrap_or(size_of::<libc::kinfo_proc>());
-        }
-        pids.sort_unstable();
-        Ok(pids)
     }
 
     fn rctl(&self, number: c_int, inbuf: &[u8], outbuf: &mut [u8]) -> Result<(), Errno> {

@@ -10,7 +10,9 @@
 
 use core::ffi::{c_int, c_void, CStr};
 use std::ffi::CString;
-use zelle_core::kernel::Errno;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+use zelle_core::kernel::{Errno, Op, StdioFd, WindowSize};
 use zelle_sys::ioctl::RawRequest;
 use zelle_sys::iovec;
 
@@ -41,10 +43,16 @@ pub struct FsStat {
     pub flags: u64,
 }
 
-/// A process to start: what the child of fork(2) does before execve(2), in order:
-/// jail_attach(2) to `jid`, setgroups/setgid/setuid, umask, setrlimit for each limit, chdir to
-/// `cwd` (inside the jail), open the stdio paths (or /dev/null), then execve(`argv[0]`).
-/// An error of any step is the spawn's error, reported back to the parent.
+/// A process to start. The parent first opens a pty when `terminal` asks for one
+/// (posix_openpt(2) with O_RDWR|O_NOCTTY|O_CLOEXEC, TIOCGPTN for its slave's name, TIOCSWINSZ
+/// with the size). Then the child of fork(2), in order: resets its signal mask and every
+/// signal's disposition; takes its stdio — the pty's slave as controlling terminal (setsid(2),
+/// open, TIOCSCTTY) or dup2 copies of the caller's descriptors, /dev/null, or a pipe the
+/// parent feeds `Data` through —; closes every other descriptor; disables tracing (procctl
+/// PROC_TRACE_CTL); jail_attach(2) to `jid`; setrlimit for each limit; setgroups, setgid,
+/// setuid; umask; chdir to `cwd` (inside the jail); PROC_NO_NEW_PRIVS_CTL when asked; then
+/// execve(`argv[0]`). An error of any step is the spawn's, naming the step
+/// ([`SpawnError`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SpawnRequest {
     pub jid: Option<c_int>,
@@ -57,11 +65,36 @@ pub struct SpawnRequest {
     pub umask: Option<u32>,
     /// (`RLIMIT_*`, soft, hard).
     pub rlimits: Vec<(c_int, u64, u64)>,
-    pub stdin: Option<CString>,
-    pub stdout: Option<CString>,
-    pub stderr: Option<CString>,
-    /// Give the child a new pseudo-terminal as its controlling terminal and stdio.
-    pub terminal: bool,
+    pub stdin: StdioFd,
+    pub stdout: StdioFd,
+    pub stderr: StdioFd,
+    /// Give the child a new pseudo-terminal of this size as its controlling terminal and
+    /// stdio.
+    pub terminal: Option<WindowSize>,
+    /// procctl(P_PID, 0, PROC_NO_NEW_PRIVS_CTL, PROC_NO_NEW_PRIVS_ENABLE) before execve.
+    pub no_new_privileges: bool,
+}
+
+/// A child that has exec'd.
+#[derive(Debug)]
+pub struct SpawnedChild {
+    pub pid: c_int,
+    /// The pty master when the request asked for a terminal.
+    pub terminal: Option<OwnedFd>,
+}
+
+/// Why a spawn failed: the step (`Op::Fork`, `Op::SetStdio`, `Op::JailAttach`, `Op::Chdir`,
+/// ...) and its errno.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpawnError {
+    pub step: Op,
+    pub errno: Errno,
+}
+
+impl SpawnError {
+    pub fn new(step: Op, errno: Errno) -> Self {
+        SpawnError { step, errno }
+    }
 }
 
 /// Work to do inside a jail (see [`Syscalls::in_jail`]): its result travels back as bytes.
@@ -212,23 +245,25 @@ pub trait Syscalls: Send + Sync {
     fn jail_session_close(&self, session: JailSession) -> Result<(), Errno>;
 
     /// fork(2) and, in the child, everything `request` says before execve(2); returns the
-    /// child's pid once it has exec'd (an error before exec is this call's error).
-    fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno>;
+    /// child once it has exec'd (an error before exec is this call's error, with its step).
+    fn spawn(&self, request: &SpawnRequest) -> Result<SpawnedChild, SpawnError>;
 
     /// kill(2).
     fn kill(&self, pid: c_int, signal: c_int) -> Result<(), Errno>;
 
-    /// wait4(2) for `pid`: (pid, status), pid 0 when `WNOHANG` is in `options` and it runs on.
+    /// wait4(2) for `pid` (-1: any child): (pid, status), pid 0 when `WNOHANG` is in
+    /// `options` and it runs on.
     fn wait4(&self, pid: c_int, options: c_int) -> Result<(c_int, c_int), Errno>;
+
+    /// wait4(2) for `pid` (-1: any child) for at most `timeout`: (0, 0) when the time is up.
+    /// wait4 has no timeout of its own: the real kernel's is WNOHANG polled until then.
+    fn wait4_for(&self, pid: c_int, timeout: Duration) -> Result<(c_int, c_int), Errno>;
 
     /// procctl(2) with an int argument (`PROC_REAP_ACQUIRE` takes none: pass 0).
     fn procctl(&self, idtype: c_int, id: c_int, cmd: c_int) -> Result<(), Errno>;
 
     /// getpid(2).
     fn getpid(&self) -> c_int;
-
-    /// The processes whose `ki_jid` is `jid` (sysctl `kern.proc.proc`), in pid order.
-    fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno>;
 
     /// One of the rctl(2) system calls, `number` (`consts::SYS_RCTL_*`): the kernel reads all
     /// of `inbuf` (a NUL-terminated rule) and writes a NUL-terminated answer into `outbuf`; an
@@ -290,8 +325,6 @@ pub mod consts {
     pub const PF_NAT_PROXY_PORT_HIGH: u16 = 65535;
     /// `sys/wait.h`.
     pub const WNOHANG: c_int = 1;
-    /// `sys/sysctl.h`: `kern.proc.proc`.
-    pub const KERN_PROC_PROC: c_int = 8;
     /// `sys/sys/syscall.h` (made from `sys/kern/syscalls.master`; lines 466–470 of ziglang
     /// 0.17.1's FreeBSD header): the rctl(2) system calls, which the libc crate does not bind.
     pub const SYS_RCTL_GET_RACCT: c_int = 525;

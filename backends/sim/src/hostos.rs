@@ -200,6 +200,45 @@ fn linux_sigrt() -> std::ops::RangeInclusive<i32> {
     1..=0
 }
 
+/// The pty requests the machine makes on the host's own ptys, by name: FreeBSD's numbers
+/// (sys/ttycom.h, FACTS-kernel-runtime.md §5), Linux's (asm-generic/ioctls.h) and macOS's
+/// (the BSD encoding again).
+const PTY_REQUESTS: &[(&str, libc::c_ulong, libc::c_ulong, libc::c_ulong)] = &[
+    ("TIOCSWINSZ", 0x8008_7467, 0x5414, 0x8008_7467),
+    ("TIOCGWINSZ", 0x4008_7468, 0x5413, 0x4008_7468),
+    ("TIOCSCTTY", 0x2000_7461, 0x540e, 0x2000_7461),
+];
+
+/// This host's number of a pty request named in `PTY_REQUESTS`.
+fn pty_request(name: &str) -> libc::c_ulong {
+    let (_, freebsd, linux, macos) = PTY_REQUESTS
+        .iter()
+        .find(|r| r.0 == name)
+        .copied()
+        .expect("a request of the table");
+    match HOST {
+        Host::FreeBsd => freebsd,
+        Host::Linux => linux,
+        Host::MacOs => macos,
+    }
+}
+
+/// TIOCSWINSZ as this host numbers it.
+pub(crate) fn host_tiocswinsz() -> libc::c_ulong {
+    pty_request("TIOCSWINSZ")
+}
+
+/// TIOCGWINSZ as this host numbers it.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn host_tiocgwinsz() -> libc::c_ulong {
+    pty_request("TIOCGWINSZ")
+}
+
+/// TIOCSCTTY as this host numbers it.
+pub(crate) fn host_tiocsctty() -> libc::c_ulong {
+    pty_request("TIOCSCTTY")
+}
+
 /// The FreeBSD errno for a host I/O error; EIO for a number FreeBSD has no name for.
 pub(crate) fn host_errno(error: &io::Error) -> Errno {
     errno_on(HOST, error.raw_os_error())
@@ -449,6 +488,17 @@ mod tests {
             assert_eq!(to_host_signal(r.freebsd), Some(*value));
             assert_eq!(from_host_signal(*value), r.freebsd);
         }
+    }
+
+    /// This host's column of the pty requests is its C library's.
+    #[test]
+    fn pty_requests_are_the_hosts() {
+        assert_eq!(host_tiocswinsz(), libc::TIOCSWINSZ);
+        assert_eq!(host_tiocgwinsz(), libc::TIOCGWINSZ);
+        assert_eq!(host_tiocsctty(), libc::TIOCSCTTY);
+        assert_eq!(PTY_REQUESTS[0].1, zelle_sys::ioctl::number::TIOCSWINSZ);
+        assert_eq!(PTY_REQUESTS[1].1, zelle_sys::ioctl::number::TIOCGWINSZ);
+        assert_eq!(PTY_REQUESTS[2].1, zelle_sys::ioctl::number::TIOCSCTTY);
     }
 
     /// On Linux, FreeBSD's realtime signals map onto the C library's, in order.

@@ -32,7 +32,7 @@ mod with_linux {
     zelle_core::jail_params_conformance_tests!(linux_machine, common::TempScratch::new);
 }
 
-/// A 13.x machine: nullfs has no file mounts there.
+/// A 13.x machine: nullfs has no file mounts there, procctl(2) no PROC_NO_NEW_PRIVS_CTL.
 fn machine_13() -> zelle_sim::SimKernel {
     zelle_sim::SimKernel::new(zelle_sim::SimConfig {
         seed: 1,
@@ -45,4 +45,14 @@ fn machine_13() -> zelle_sim::SimKernel {
 mod release_13 {
     use super::*;
     zelle_core::mount_types_conformance_tests!(machine_13, common::TempScratch::new);
+}
+
+/// PROC_NO_NEW_PRIVS_CTL on a 13.x machine: EINVAL, in the spawn's own step (the rule reads
+/// the release from kern.osreldate; the default machine is 14.1).
+#[test]
+fn no_new_privileges_on_13_is_einval() {
+    zelle_core::conformance::process::no_new_privileges_follows_the_release(
+        &machine_13(),
+        &common::TempScratch::new(),
+    );
 }

@@ -78,6 +78,16 @@ fn release(release: Release) -> FreeBsd<SimSyscalls> {
     })
 }
 
+/// PROC_NO_NEW_PRIVS_CTL through the real backend on a 13.x machine: the spawn fails in that
+/// step with EINVAL (the default machine, 14.1, runs the rule's other branch).
+#[test]
+fn no_new_privileges_on_13_is_einval_through_the_door() {
+    zelle_core::conformance::process::no_new_privileges_follows_the_release(
+        &release(Release::V13),
+        &common::TempScratch::new(),
+    );
+}
+
 fn vhid(vhid: i32) -> InetAlias {
     InetAlias {
         vhid,

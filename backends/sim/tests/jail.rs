@@ -90,13 +90,15 @@ fn zombie_keeps_a_dying_jail_until_reaped() {
         cwd: "/".into(),
         ..ProcessSpec::default()
     };
-    let pid = k.spawn(&spec).unwrap();
+    let pid = k.spawn(&spec).unwrap().pid;
     k.jail_remove(jid).unwrap();
     k.with_machine(|m| m.advance(10_000)).unwrap();
     assert!(get(&k, jid, JailFlags::DYING).unwrap().dying);
-    assert_eq!(k.jail_processes(jid).unwrap(), vec![pid], "the zombie");
+    let listed = k.jail_processes(jid).unwrap();
+    let states: Vec<(Pid, RunState)> = listed.iter().map(|p| (p.pid, p.state)).collect();
+    assert_eq!(states, vec![(pid, RunState::Zombie)], "the zombie");
     assert_eq!(
-        k.wait(pid, false).unwrap(),
+        k.wait(pid, Wait::NoHang).unwrap(),
         Some(ExitStatus::Signaled(Signal::SIGKILL))
     );
     assert!(get(&k, jid, JailFlags::DYING).is_ok(), "lingering now");
@@ -116,7 +118,7 @@ fn jail_dies_when_its_last_process_ends() {
         cwd: "/".into(),
         ..ProcessSpec::default()
     };
-    let pid = k.spawn(&spec).unwrap();
+    let pid = k.spawn(&spec).unwrap().pid;
     let update = JailParams {
         jid: Some(jid.0),
         persist: Some(false),
@@ -129,7 +131,7 @@ fn jail_dies_when_its_last_process_ends() {
         get(&k, jid, JailFlags::DYING).unwrap().dying,
         "dying, zombie unreaped"
     );
-    k.wait(pid, true).unwrap();
+    k.wait(pid, Wait::Block).unwrap();
     assert!(get(&k, jid, JailFlags::DYING).is_err());
     sound(&k);
 }

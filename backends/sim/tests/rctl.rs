@@ -69,7 +69,7 @@ fn racct_counts_what_the_jails_processes_use() {
         )
     })
     .unwrap();
-    let spawn = |args: &[&str]| k.spawn(&ProcessSpec::command(Some(web), args)).unwrap();
+    let spawn = |args: &[&str]| k.spawn(&ProcessSpec::command(Some(web), args)).unwrap().pid;
     let a = spawn(&["/bin/sleep", "100"]);
     let _b = spawn(&["/bin/sleep", "100"]);
     let quick = spawn(&["/usr/bin/true"]);
@@ -88,7 +88,7 @@ fn racct_counts_what_the_jails_processes_use() {
     );
     assert_eq!(get(&racct, Resource::CpuTime), 10, "half of 20 s");
     assert_eq!(get(&racct, Resource::Pcpu), 100);
-    k.wait(quick, true).unwrap();
+    k.wait(quick, Wait::Block).unwrap();
     assert_eq!(get(&usage(&k, "web"), Resource::MaxProc), 2);
     k.signal(a, Signal::SIGSTOP).unwrap();
     assert_eq!(

@@ -354,7 +354,7 @@ impl Sut {
                     cwd: "/".into(),
                     ..ProcessSpec::default()
                 };
-                let pid = k.spawn(&spec)?;
+                let pid = k.spawn(&spec)?.pid;
                 self.pids.push(pid);
                 Ok(())
             }

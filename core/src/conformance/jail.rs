@@ -10,7 +10,7 @@
 use super::{expect_errno, Scratch};
 use crate::kernel::{
     Errno, ExitStatus, IpMode, JailFlags, JailKey, JailParams, Jid, KResult, Kernel, Pid,
-    ProcessSpec, Release, Signal, SysctlValue, VnetMode,
+    ProcessSpec, Release, Signal, SysctlValue, VnetMode, Wait,
 };
 use std::fmt::Debug;
 use std::net::Ipv4Addr;
@@ -61,7 +61,7 @@ fn cleanup<K: Kernel>(k: &K, jids: &[Jid]) {
 
 /// Wait until `check` holds: some jail changes (a dying jail's state after its last process)
 /// are finished by a kernel task shortly after the call that starts them.
-fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+pub(super) fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     for _ in 0..200 {
         if check() {
             return;
@@ -78,7 +78,7 @@ fn spawn_sleep<K: Kernel>(k: &K, jid: Jid) -> Pid {
         cwd: "/".into(),
         ..ProcessSpec::default()
     };
-    k.spawn(&spec).expect("spawn /bin/sleep in the jail")
+    k.spawn(&spec).expect("spawn /bin/sleep in the jail").pid
 }
 
 /// Neither CREATE nor UPDATE, or an unknown flag bit: EINVAL.
@@ -581,7 +581,7 @@ pub fn removed_jail_dies_with_its_processes<K: Kernel>(k: &K, _: &dyn Scratch) {
     let replacement = create(k, &persistent("zc-dying", None));
     assert_ne!(replacement, jid);
     assert_eq!(
-        k.wait(pid, true).expect("wait"),
+        k.wait(pid, Wait::Block).expect("wait"),
         Some(ExitStatus::Signaled(Signal::SIGKILL))
     );
     cleanup(k, &[replacement]);
@@ -640,7 +640,7 @@ pub fn dying_jails_jid_follows_the_release<K: Kernel>(k: &K, _: &dyn Scratch) {
         assert!(dying.dying);
     }
     assert_eq!(
-        k.wait(pid, true).expect("wait"),
+        k.wait(pid, Wait::Block).expect("wait"),
         Some(ExitStatus::Signaled(Signal::SIGKILL))
     );
     cleanup(k, &made);
@@ -663,7 +663,7 @@ pub fn jail_without_persist_dies_with_its_last_process<K: Kernel>(k: &K, _: &dyn
     assert!(!info.persist && !info.dying, "its process keeps it alive");
     k.signal(pid, Signal::SIGTERM).unwrap();
     assert_eq!(
-        k.wait(pid, true).unwrap(),
+        k.wait(pid, Wait::Block).unwrap(),
         Some(ExitStatus::Signaled(Signal::SIGTERM))
     );
     eventually("the jail dies", || {

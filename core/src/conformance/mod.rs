@@ -63,6 +63,14 @@ pub trait Scratch {
     fn symlink(&self, target: &str, name: &str) -> String;
     /// The contents of the file `name` below the scratch root (panics when there is none).
     fn read(&self, name: &str) -> Vec<u8>;
+    /// A descriptor open for writing on the file `name` below the scratch root, created empty:
+    /// what a rule hands a process as its stdout.
+    fn writer(&self, name: &str) -> std::os::fd::OwnedFd;
+    /// Everything a pty master gives until the other side is closed (end of file, or EIO as
+    /// Linux answers then).
+    fn read_terminal(&self, master: std::os::fd::OwnedFd) -> Vec<u8>;
+    /// TIOCGWINSZ on a pty master.
+    fn terminal_size(&self, master: std::os::fd::BorrowedFd<'_>) -> crate::kernel::WindowSize;
 }
 
 /// Instantiate the whole suite: `conformance_tests!(make_kernel, make_scratch);` where both are

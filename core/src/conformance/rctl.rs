@@ -11,7 +11,7 @@ use super::{expect_errno, jail, Scratch};
 use crate::kernel::rctl::SubjectType;
 use crate::kernel::{
     Errno, ExitStatus, Jid, Kernel, Pid, ProcessSpec, Racct, RctlAction, RctlFilter, RctlRule,
-    Resource, Signal, SysctlValue,
+    Resource, Signal, SysctlValue, Wait,
 };
 
 fn racct_enabled<K: Kernel>(k: &K) -> bool {
@@ -52,12 +52,13 @@ fn usage(racct: &Racct, resource: Resource) -> i64 {
 fn sleeper<K: Kernel>(k: &K, jid: Jid) -> Pid {
     k.spawn(&ProcessSpec::command(Some(jid), &["/bin/sleep", "3600"]))
         .unwrap_or_else(|e| panic!("spawn sleep in {jid}: {e}"))
+        .pid
 }
 
 fn stop<K: Kernel>(k: &K, pid: Pid) {
     k.signal(pid, Signal::SIGKILL).expect("kill");
     assert_eq!(
-        k.wait(pid, true).expect("wait"),
+        k.wait(pid, Wait::Block).expect("wait"),
         Some(ExitStatus::Signaled(Signal::SIGKILL))
     );
 }

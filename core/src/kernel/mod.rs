@@ -32,7 +32,10 @@ pub use net::{
 };
 pub use op::Op;
 pub use pf::{PacketFilter, PfAction, PfRule, PfRuleset, PfTicket, PfTransaction};
-pub use process::{ExitStatus, Pid, ProcessSpec, Processes, Signal, Stdio};
+pub use process::{
+    ExitStatus, Pid, ProcessInfo, ProcessSpec, Processes, RunState, Signal, Spawned, Stdio,
+    StdioFd, Wait, WindowSize,
+};
 pub use rctl::{Racct, RctlAction, RctlFilter, RctlRule, RctlSubject, Resource, ResourceLimits};
 pub use release::Release;
 

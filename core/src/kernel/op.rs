@@ -3,7 +3,8 @@
 //! fault plan and trace, the real backend's errors and `core`'s undo decisions all speak it.
 //!
 //! Besides the contract's methods, a few `Op`s name *steps* inside one: the fork, the
-//! jail_attach(2) and the execve(2) of a spawn, and the jail_attach(2) that puts in-vnet work
+//! jail_attach(2), the credentials, the chdir(2), the pty and the execve(2) of a spawn (so a
+//! failed spawn names the step that failed), and the jail_attach(2) that puts in-vnet work
 //! into a jail. They let a caller tell "the jail is gone" (jail_attach failed) from "the
 //! operation itself was refused" when both answer EINVAL.
 //!
@@ -90,12 +91,39 @@ ops! {
     Fork => "fork",
     JailAttach => "jail_attach",
     Execve => "execve",
+    // Processes, grown for the runtime: its methods, then the steps of a spawn that can fail.
+    SignalJail => "kill-jail",
+    WaitAny => "wait4(-1)",
+    ResizeTerminal => "TIOCSWINSZ",
+    OpenTerminal => "posix_openpt",
+    Setsid => "setsid",
+    ControllingTerminal => "TIOCSCTTY",
+    SetStdio => "dup2",
+    TraceControl => "PROC_TRACE_CTL",
+    SetRlimit => "setrlimit",
+    SetCredentials => "setgroups/setgid/setuid",
+    Chdir => "chdir",
+    NoNewPrivs => "PROC_NO_NEW_PRIVS_CTL",
 }
 
 impl Op {
     /// Whether this names a step inside another operation rather than a contract method.
     pub fn is_step(self) -> bool {
-        matches!(self, Op::Fork | Op::JailAttach | Op::Execve)
+        matches!(
+            self,
+            Op::Fork
+                | Op::JailAttach
+                | Op::Execve
+                | Op::OpenTerminal
+                | Op::Setsid
+                | Op::ControllingTerminal
+                | Op::SetStdio
+                | Op::TraceControl
+                | Op::SetRlimit
+                | Op::SetCredentials
+                | Op::Chdir
+                | Op::NoNewPrivs
+        )
     }
 }
 
@@ -249,18 +277,30 @@ mod tests {
     }
 
     impl Processes for Recorder {
-        fn spawn(&self, _: &ProcessSpec) -> KResult<Pid> {
+        fn spawn(&self, _: &ProcessSpec) -> KResult<Spawned> {
             self.0.lock().unwrap().push(Op::Spawn);
-            Ok(Pid(1))
+            Ok(Spawned {
+                pid: Pid(1),
+                terminal: None,
+            })
         }
         fn signal(&self, _: Pid, _: Signal) -> KResult<()> {
             self.record(Op::Signal)
         }
-        fn wait(&self, _: Pid, _: bool) -> KResult<Option<ExitStatus>> {
+        fn signal_jail(&self, _: Jid, _: Signal) -> KResult<usize> {
+            self.record(Op::SignalJail)
+        }
+        fn wait(&self, _: Pid, _: Wait) -> KResult<Option<ExitStatus>> {
             self.record(Op::Wait)
         }
-        fn jail_processes(&self, _: Jid) -> KResult<Vec<Pid>> {
+        fn wait_any(&self, _: Wait) -> KResult<Option<(Pid, ExitStatus)>> {
+            self.record(Op::WaitAny)
+        }
+        fn jail_processes(&self, _: Jid) -> KResult<Vec<ProcessInfo>> {
             self.record(Op::JailProcesses)
+        }
+        fn resize_terminal(&self, _: std::os::fd::BorrowedFd<'_>, _: WindowSize) -> KResult<()> {
+            self.record(Op::ResizeTerminal)
         }
         fn acquire_reaper(&self) -> KResult<()> {
             self.record(Op::AcquireReaper)
@@ -389,7 +429,7 @@ mod tests {
             Op::ListMounts => k.list_mounts().map(drop),
             Op::Spawn => k.spawn(&ProcessSpec::command(None, &["true"])).map(drop),
             Op::Signal => k.signal(Pid(1), Signal::SIGTERM),
-            Op::Wait => k.wait(Pid(1), false).map(drop),
+            Op::Wait => k.wait(Pid(1), Wait::NoHang).map(drop),
             Op::JailProcesses => k.jail_processes(jid).map(drop),
             Op::AcquireReaper => k.acquire_reaper(),
             Op::ModuleLoaded => k.module_loaded("pf").map(drop),
@@ -412,7 +452,25 @@ mod tests {
             Op::DevfsUseRuleset => k.devfs_use_ruleset("/dev", 1),
             Op::DevfsApplyRuleset => k.devfs_apply_ruleset("/dev", 1),
             Op::DevfsNextRuleset => k.devfs_next_ruleset("/dev", 0).map(drop),
-            Op::Fork | Op::JailAttach | Op::Execve => return false,
+            Op::SignalJail => k.signal_jail(jid, Signal::SIGTERM).map(drop),
+            Op::WaitAny => k.wait_any(Wait::NoHang).map(drop),
+            Op::ResizeTerminal => {
+                use std::os::fd::AsFd;
+                let stdin = std::io::stdin();
+                k.resize_terminal(stdin.as_fd(), WindowSize { rows: 24, cols: 80 })
+            }
+            Op::Fork
+            | Op::JailAttach
+            | Op::Execve
+            | Op::OpenTerminal
+            | Op::Setsid
+            | Op::ControllingTerminal
+            | Op::SetStdio
+            | Op::TraceControl
+            | Op::SetRlimit
+            | Op::SetCredentials
+            | Op::Chdir
+            | Op::NoNewPrivs => return false,
         };
         true
     }

@@ -1,9 +1,12 @@
-//! Processes: spawn inside a jail (fork, jail_attach(2), set credentials and limits, execve(2)),
-//! kill(2), wait4(2), the jail's process list, and procctl(2)'s reaper.
+//! Processes: spawn inside a jail (fork, jail_attach(2), set credentials and limits, a pty,
+//! execve(2)), kill(2) of one process or a whole jail, wait4(2) for one child or any, the
+//! jail's process list (sysctl kern.proc), a pty's window size, and procctl(2)'s reaper.
 
 use super::{Jid, KResult};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
+use std::time::Duration;
 
 /// A process id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -87,13 +90,34 @@ pub struct Rlimit {
     pub hard: u64,
 }
 
-/// Where the new process's stdin, stdout and stderr come from: paths (FIFOs from containerd,
-/// or files) opened by the child; `None` is /dev/null.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One stdio stream of a new process.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StdioFd {
+    /// /dev/null.
+    #[default]
+    Null,
+    /// A descriptor the caller owns (a FIFO from containerd, a pipe, a file): the child gets a
+    /// dup2(2) copy; the caller keeps its own and closes it when it likes.
+    Fd(RawFd),
+    /// stdin only: these bytes, fed through a pipe by the backend, then end of file (hooks read
+    /// the container's state JSON so).
+    Data(Vec<u8>),
+}
+
+/// The new process's stdin, stdout and stderr; by default all /dev/null. With a terminal
+/// (`ProcessSpec::terminal`) the pty's slave replaces all three.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Stdio {
-    pub stdin: Option<String>,
-    pub stdout: Option<String>,
-    pub stderr: Option<String>,
+    pub stdin: StdioFd,
+    pub stdout: StdioFd,
+    pub stderr: StdioFd,
+}
+
+/// A terminal's size in characters (`struct winsize` of sys/ttycom.h; the pixel fields are 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSize {
+    pub rows: u16,
+    pub cols: u16,
 }
 
 /// Everything needed to start one process, as an OCI `process` section says it.
@@ -110,9 +134,15 @@ pub struct ProcessSpec {
     pub groups: Vec<u32>,
     pub umask: Option<u32>,
     pub rlimits: Vec<Rlimit>,
+    /// Descriptors are this process's own, meaningless in another: never serialized.
+    #[serde(skip)]
     pub stdio: Stdio,
-    /// Give the process a controlling terminal (a pty) instead of `stdio`.
-    pub terminal: bool,
+    /// Give the process a new pty of this size as its controlling terminal and stdio (instead
+    /// of `stdio`); `spawn` hands back the master.
+    pub terminal: Option<WindowSize>,
+    /// procctl(P_PID, 0, PROC_NO_NEW_PRIVS_CTL, ENABLE) before execve(2): set-id bits no longer
+    /// raise privileges (FreeBSD 14.0 and later; EINVAL before).
+    pub no_new_privileges: bool,
 }
 
 impl ProcessSpec {
@@ -128,18 +158,73 @@ impl ProcessSpec {
     }
 }
 
+/// A process `spawn` started.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: Pid,
+    /// The pty's master when `ProcessSpec::terminal` asked for one: read it for the process's
+    /// output, write it for its input.
+    pub terminal: Option<OwnedFd>,
+}
+
+/// How long `wait` and `wait_any` wait for an exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+    /// WNOHANG: `None` at once when nothing has exited.
+    NoHang,
+    /// Until something exits.
+    Block,
+    /// At most this long, then `None`. (The simulated machine advances its simulated clock
+    /// instead of sleeping when only simulated time can end the wait.)
+    For(Duration),
+}
+
+/// `ki_stat` of a process (`p_stat`, sys/proc.h: SRUN, SSLEEP, SSTOP, SZOMB). SIDL, SWAIT and
+/// SLOCK are reported as `Running`, `Sleeping` and `Sleeping`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunState {
+    Running,
+    Sleeping,
+    Stopped,
+    Zombie,
+}
+
+/// One process of a jail, as sysctl `kern.proc` reports it (`struct kinfo_proc`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// `ki_pid`.
+    pub pid: Pid,
+    /// `ki_ppid`: the parent, or the reaper that adopted it.
+    pub ppid: Pid,
+    /// `ki_stat`.
+    pub state: RunState,
+    /// `ki_comm`: the executable's name, at most 19 bytes (COMMLEN).
+    pub command: String,
+}
+
 pub trait Processes {
-    /// fork, jail_attach(2) into `spec.jail`, set credentials, limits, umask, cwd and stdio,
-    /// then execve(2). An execve failure (no such file, not executable) is the spawn's error,
-    /// and so is a chdir failure: `spec.cwd` is looked up inside the jail's root (ENOENT when
-    /// missing there).
-    fn spawn(&self, spec: &ProcessSpec) -> KResult<Pid>;
+    /// fork, then in the child: jail_attach(2) into `spec.jail`, credentials, limits, umask,
+    /// the working directory, stdio (or a new pty as controlling terminal), no-new-privileges,
+    /// then execve(2). A failure of any step is the spawn's error and names that step's `Op`
+    /// (`JailAttach`, `SetCredentials`, `Chdir` — `spec.cwd` is looked up inside the jail's root,
+    /// ENOENT when missing there —, `NoNewPrivs`, `Execve`, ...); nothing is left running.
+    fn spawn(&self, spec: &ProcessSpec) -> KResult<Spawned>;
     /// kill(2).
     fn signal(&self, pid: Pid, signal: Signal) -> KResult<()>;
-    /// wait4(2) for a child or adopted orphan; with `block` false, `Ok(None)` while it runs.
-    fn wait(&self, pid: Pid, block: bool) -> KResult<Option<ExitStatus>>;
-    /// The processes inside jail `jid` (sysctl `kern.proc`, filtered by `ki_jid`).
-    fn jail_processes(&self, jid: Jid) -> KResult<Vec<Pid>>;
+    /// `signal` to every live process of jail `jid` (zombies are skipped); how many were
+    /// signalled. A jail without processes (or no such jail) is `Ok(0)`.
+    fn signal_jail(&self, jid: Jid, signal: Signal) -> KResult<usize>;
+    /// wait4(2) for one child or adopted orphan; `None` while it runs on (`NoHang`, or `For`
+    /// once the time is up).
+    fn wait(&self, pid: Pid, wait: Wait) -> KResult<Option<ExitStatus>>;
+    /// wait4(-1): the next exit of any child of the caller, adopted orphans included — the one
+    /// reaper's stream. ECHILD when the caller has no child at all.
+    fn wait_any(&self, wait: Wait) -> KResult<Option<(Pid, ExitStatus)>>;
+    /// The processes inside jail `jid` (sysctl `kern.proc`, filtered by `ki_jid`), zombies
+    /// included, in pid order.
+    fn jail_processes(&self, jid: Jid) -> KResult<Vec<ProcessInfo>>;
+    /// TIOCSWINSZ on a pty master `spawn` returned (the process gets SIGWINCH).
+    fn resize_terminal(&self, master: BorrowedFd<'_>, size: WindowSize) -> KResult<()>;
     /// procctl(P_PID, getpid(), PROC_REAP_ACQUIRE): processes forked from now on under us
     /// keep us as their reaper, so their orphans become our children (`wait` reaps them).
     /// Descendants of children spawned before keep the reaper they had.

@@ -22,7 +22,7 @@ use crate::kernel::process::ExitStatus;
 use crate::kernel::rctl::RctlRule;
 use crate::kernel::{
     Errno, FileType, JailFlags, Jid, Kernel, KernelError, MountRequest, Op, Pid, Signal, Stdio,
-    SysctlValue,
+    SysctlValue, Wait,
 };
 use crate::network::{AttachRequest, Dns, NetStore, Networks};
 use std::collections::{BTreeMap, BTreeSet};
@@ -224,7 +224,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let pid = self
             .kernel()
             .spawn(&spec)
-            .map_err(|source| kernel_error(id, "start the init (process.args)", source))?;
+            .map_err(|source| kernel_error(id, "start the init (process.args)", source))?
+            .pid;
         self.live().insert(
             pid,
             Watched {
@@ -261,7 +262,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let pid = self
             .kernel()
             .spawn(&spec)
-            .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?;
+            .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?
+            .pid;
         self.live().insert(
             pid,
             Watched {
@@ -317,9 +319,11 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     }
 
     fn live_processes(&self, id: &str, jid: Jid) -> Result<Vec<Pid>, RuntimeError> {
-        self.kernel()
+        let listed = self
+            .kernel()
             .jail_processes(jid)
-            .map_err(|source| kernel_error(id, "list the processes", source))
+            .map_err(|source| kernel_error(id, "list the processes", source))?;
+        Ok(listed.into_iter().map(|p| p.pid).collect())
     }
 
     /// The container's processes (what `ctr task ps` lists).
@@ -386,7 +390,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let mut exits = Vec::new();
         let mut first_error = None;
         for (pid, watched) in watched {
-            let status = match self.kernel().wait(pid, false) {
+            let status = match self.kernel().wait(pid, Wait::NoHang) {
                 Ok(Some(status)) => status,
                 Ok(None) => continue,
                 // No longer a child of ours (another waiter reaped it): its status is lost,

@@ -4,7 +4,7 @@ use super::error::{BundleError, Warnings};
 use super::json::{is_unset, join, object, typed};
 use super::rlimits::read_rlimits;
 use crate::kernel::process::Rlimit;
-use crate::kernel::{Jid, ProcessSpec, Stdio};
+use crate::kernel::{Jid, ProcessSpec, Stdio, WindowSize};
 use serde_json::Value;
 
 /// `process`.
@@ -59,7 +59,18 @@ impl ProcessPlan {
             umask: self.umask,
             rlimits: self.rlimits.clone(),
             stdio,
-            terminal: self.terminal,
+            // A pty of the console size (0×0, a new pty's own, when none is given).
+            terminal: self.terminal.then(|| {
+                let size = self.console_size.unwrap_or(ConsoleSize {
+                    height: 0,
+                    width: 0,
+                });
+                WindowSize {
+                    rows: size.height,
+                    cols: size.width,
+                }
+            }),
+            no_new_privileges: self.no_new_privileges,
         }
     }
 }

@@ -81,7 +81,7 @@ fn remove_jail<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) -> Re
 fn reap<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) {
     let records = state.init.iter_mut().chain(state.execs.values_mut());
     for record in records.filter(|r| r.exit.is_none()) {
-        record.exit = match kernel.wait(record.pid, true) {
+        record.exit = match kernel.wait(record.pid, crate::kernel::Wait::Block) {
             Ok(Some(status)) => Some(status),
             Ok(None) | Err(_) => Some(ExitStatus::Signaled(crate::kernel::Signal::SIGKILL)),
         };

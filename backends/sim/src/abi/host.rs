@@ -12,7 +12,14 @@ use zelle_freebsd::syscalls::consts::{
     CTLFLAG_RD, CTLFLAG_WR, CTLTYPE_INT, CTLTYPE_S64, CTLTYPE_STRING, CTL_NET, CTL_SYSCTL,
     CTL_SYSCTL_NAME2OID, CTL_SYSCTL_OIDFMT, NET_RT_DUMP,
 };
-use zelle_sys::PF_ROUTE;
+use zelle_sys::{CTL_KERN, KERN_PROC, KERN_PROC_PROC, PF_ROUTE};
+
+/// sysctl kern.proc.proc (sys/sysctl.h): every process, one `kinfo_proc` each.
+const KERN_PROC_PROC_MIB: [c_int; 3] = [
+    CTL_KERN as c_int,
+    KERN_PROC as c_int,
+    KERN_PROC_PROC as c_int,
+];
 
 /// The top-level MIB number the door gives the machine's sysctls (their second number is the
 /// sysctl's place in the machine's table). Real MIBs differ; nothing may rely on them.
@@ -90,6 +97,12 @@ pub(super) fn sysctl(
             let index = usize::try_from(*index).map_err(|_| Errno::ENOENT)?;
             let fmt = door.peek(|m| oidfmt(m, index).ok_or(Errno::ENOENT))?;
             copy_out_value(&fmt, old)
+        }
+        [kern, proc, which, ..] if [*kern, *proc, *which] == KERN_PROC_PROC_MIB => {
+            if !new.is_empty() {
+                return Err(Errno::EPERM);
+            }
+            super::process::kern_proc(door, old)
         }
         [CTL_NET, route, 0, af, NET_RT_DUMP, ..] if *route == PF_ROUTE as c_int => {
             if !new.is_empty() {

@@ -26,7 +26,12 @@
 //! - Processes are spawned, signalled and waited for through the machine's process rules
 //!   directly: fork and exec have no bytes to decode. The door counts the forks the real
 //!   backend would make ([`SimSyscalls::forks`]): per `in_jail` task, per jail session, per
-//!   spawn.
+//!   spawn. A spawn's pty is a real host pty (its master a real descriptor, handed back), and
+//!   TIOCSWINSZ on any descriptor goes to the host's pty it is. sysctl kern.proc.proc is
+//!   answered with `kinfo_proc` records of every simulated process (traced as
+//!   `kern.proc` on its size query); so `signal_jail`, which the real backend makes of that
+//!   listing and one kill(2) a process, reads as those calls in the trace, not as one
+//!   `kill-jail`.
 //! - A jail session's helper is not a process: its requests run in the caller's thread as if
 //!   attached to the jail, their answers through the backend's wire format.
 
@@ -50,9 +55,13 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::ThreadId;
+use std::time::Duration;
 use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Vnet};
 use zelle_freebsd::syscalls::consts::{O_CLOEXEC, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_RAW};
-use zelle_freebsd::{FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnRequest, Syscalls};
+use zelle_freebsd::{
+    FsStat, IfAddr, JailServer, JailSession, JailTask, SpawnError, SpawnRequest, SpawnedChild,
+    Syscalls,
+};
 use zelle_sys::ioctl::{RawRequest, Request};
 use zelle_sys::{iovec, Zeroed, AF_INET, AF_INET6, PF_ROUTE};
 
@@ -315,6 +324,11 @@ impl Syscalls for SimSyscalls {
         request: RawRequest,
         arg: *mut c_void,
     ) -> Result<c_int, Errno> {
+        // A pty's requests go to the host's own pty the master is (the door has no tty).
+        if request == zelle_sys::ioctl::number::TIOCSWINSZ {
+            // SAFETY: the caller's promise (Syscalls::ioctl): `arg` is a winsize.
+            return unsafe { process::tiocswinsz(self, fd, arg) }.map(|()| 0);
+        }
         // SAFETY: the caller's promise (Syscalls::ioctl) carries over to the decoders.
         match self.open_fd(fd)? {
             Open::Socket { domain, vnet } => unsafe {
@@ -479,7 +493,7 @@ impl Syscalls for SimSyscalls {
         self.close(session.fd)
     }
 
-    fn spawn(&self, request: &SpawnRequest) -> Result<c_int, Errno> {
+    fn spawn(&self, request: &SpawnRequest) -> Result<SpawnedChild, SpawnError> {
         self.fork();
         process::spawn(self, request)
     }
@@ -492,16 +506,16 @@ impl Syscalls for SimSyscalls {
         process::wait4(self, pid, options)
     }
 
+    fn wait4_for(&self, pid: c_int, timeout: Duration) -> Result<(c_int, c_int), Errno> {
+        process::wait4_for(self, pid, timeout)
+    }
+
     fn procctl(&self, idtype: c_int, id: c_int, cmd: c_int) -> Result<(), Errno> {
         process::procctl(self, idtype, id, cmd)
     }
 
     fn getpid(&self) -> c_int {
         std::process::id() as c_int
-    }
-
-    fn jail_pids(&self, jid: c_int) -> Result<Vec<c_int>, Errno> {
-        process::jail_pids(self, jid)
     }
 
     fn rctl(&self, number: c_int, inbuf: &[u8], outbuf: &mut [u8]) -> Result<(), Errno> {

@@ -8,30 +8,30 @@
 //!   mounted) — by default only when running as root (`ProcState::host_chroot` decides). Without
 //!   a chroot the working directory is joined under the jail's root. Running as root, the
 //!   process then gets its groups, gid and uid; otherwise its credentials stay the caller's.
-//! - Stdio paths are host paths (containerd's FIFOs) opened here, in the parent, before the
-//!   child is started: the child inherits the descriptors. A FIFO nobody reads gives
-//!   /dev/null, as a virtual process skips it.
-//! - `terminal`: a pty pair (openpty); the child gets the slave as stdin, stdout, stderr and,
-//!   through setsid(2) and TIOCSCTTY, as its controlling terminal. A thread copies what the
-//!   master reads to the stdout path; another copies the stdin path into the master.
+//! - Stdio descriptors are the caller's: the child gets copies of them. Bytes for stdin go
+//!   through a pipe a thread feeds, then closes.
+//! - `terminal`: a pty pair (openpty) of the spec's size; the child gets the slave as stdin,
+//!   stdout, stderr and, through setsid(2) and TIOCSCTTY, as its controlling terminal. The
+//!   master goes back to the caller.
+//! - `no_new_privileges`: Linux's own, prctl(PR_SET_NO_NEW_PRIVS), where the host is Linux.
 //! - Resource limits are mapped to the host's where it has them (RLIMIT_SBSIZE, NPTS, SWAP,
 //!   KQUEUES and UMTXP have no Linux counterpart and are skipped).
 //! - Signals are translated to the host's numbers (SIGUSR1 is 30 on FreeBSD, 10 on Linux);
 //!   SIGEMT, SIGINFO, SIGTHR and SIGLIBRT have no Linux counterpart.
 
-use super::open_output;
+use super::stdio::open_pty;
+use crate::fault::Op;
+use crate::hostos::host_tiocsctty;
 use crate::mount::host_errno;
 use std::ffi::CString;
-use std::fs::{File, OpenOptions};
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{self, Write};
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use zelle_core::kernel::process::RlimitResource;
-use zelle_core::kernel::{Errno, ExitStatus, ProcessSpec, Signal};
+use zelle_core::kernel::{Errno, ExitStatus, ProcessSpec, Signal, StdioFd};
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 type HostResource = libc::__rlimit_resource_t;
@@ -97,54 +97,35 @@ fn c_path(path: &Path) -> Result<CString, Errno> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
 }
 
-/// Clear O_NONBLOCK (set only so that opening a FIFO cannot hang): the child gets an ordinary
-/// blocking descriptor.
-fn make_blocking(file: &File) -> Result<(), Errno> {
-    let fd = file.as_raw_fd();
-    // SAFETY: fcntl on a descriptor we own.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+/// A close-on-exec copy of a caller's descriptor, for the child to get as one of its stdio.
+fn copy_of(fd: RawFd) -> Result<OwnedFd, Errno> {
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor, which we then own.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy == -1 {
         return Err(host_errno(&io::Error::last_os_error()));
     }
-    Ok(())
+    // SAFETY: `copy` was just made and is owned by nobody else.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(copy) })
 }
 
-fn open_input(path: &str) -> Result<File, Errno> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| host_errno(&e))?;
-    make_blocking(&file)?;
-    Ok(file)
+fn stdio_of(stream: &StdioFd) -> Result<Stdio, Errno> {
+    Ok(match stream {
+        StdioFd::Null => Stdio::null(),
+        StdioFd::Fd(fd) => Stdio::from(copy_of(*fd)?),
+        StdioFd::Data(_) => Stdio::piped(),
+    })
 }
 
-fn output(path: &Option<String>) -> Result<Stdio, Errno> {
-    match path {
-        None => Ok(Stdio::null()),
-        Some(path) => match open_output(path)? {
-            Some(file) => {
-                make_blocking(&file)?;
-                Ok(Stdio::from(file))
-            }
-            None => Ok(Stdio::null()),
-        },
-    }
-}
-
-fn set_cloexec(fd: &OwnedFd) {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
-}
-
-/// Start `spec` on the host. `jail_root` is the host directory of the jail's root (`None` on
-/// the host itself); `chroot` says whether to chroot(2) into it (a failing chroot, as when not
-/// root, is the spawn's error).
+/// Start `spec` on the host; the child, and the pty master when it has a terminal.
+/// `jail_root` is the host directory of the jail's root (`None` on the host itself); `chroot`
+/// says whether to chroot(2) into it (a failing chroot, as when not root, is the spawn's
+/// error). An error names the step that failed; what fails in the child is execve's.
 pub(crate) fn spawn(
     spec: &ProcessSpec,
     jail_root: Option<&Path>,
     chroot: bool,
-) -> Result<Child, Errno> {
+) -> Result<(Child, Option<OwnedFd>), (Op, Errno)> {
+    let at = |op: Op| move |errno: Errno| (op, errno);
     let as_root = nix::unistd::geteuid().is_root();
     let cwd = if spec.cwd.is_empty() { "/" } else { &spec.cwd };
     let inside = cwd.trim_start_matches('/');
@@ -154,11 +135,11 @@ pub(crate) fn spawn(
         None => (None, cwd.into(), cwd.into()),
     };
     // chdir(2) would fail in the child: fail the same way before starting it.
-    let meta = std::fs::metadata(&seen).map_err(|e| host_errno(&e))?;
+    let meta = std::fs::metadata(&seen).map_err(|e| (Op::Chdir, host_errno(&e)))?;
     if !meta.is_dir() {
-        return Err(Errno::ENOTDIR);
+        return Err((Op::Chdir, Errno::ENOTDIR));
     }
-    let program = spec.args.first().ok_or(Errno::EINVAL)?;
+    let program = spec.args.first().ok_or((Op::Execve, Errno::EINVAL))?;
     let mut command = Command::new(program);
     command.args(&spec.args[1..]).env_clear();
     for entry in &spec.env {
@@ -168,34 +149,39 @@ pub(crate) fn spawn(
     }
 
     let mut master = None;
-    if spec.terminal {
-        let pty = nix::pty::openpty(None, None)
-            .map_err(|e| host_errno(&io::Error::from_raw_os_error(e as i32)))?;
-        set_cloexec(&pty.master);
-        set_cloexec(&pty.slave);
-        let slave = |fd: &OwnedFd| fd.try_clone().map(Stdio::from).map_err(|e| host_errno(&e));
-        command
-            .stdin(slave(&pty.slave)?)
-            .stdout(slave(&pty.slave)?)
-            .stderr(slave(&pty.slave)?);
-        master = Some(pty.master);
-    } else {
-        let stdin = match &spec.stdio.stdin {
-            Some(path) => Stdio::from(open_input(path)?),
-            None => Stdio::null(),
+    if let Some(size) = spec.terminal {
+        let (pty_master, slave) = open_pty(size).map_err(|e| {
+            let errno = e.code().unwrap_or(Errno::EIO);
+            (Op::OpenTerminal, errno)
+        })?;
+        let copy = || {
+            slave
+                .try_clone()
+                .map(Stdio::from)
+                .map_err(|e| (Op::SetStdio, host_errno(&e)))
         };
+        command.stdin(copy()?).stdout(copy()?).stderr(copy()?);
+        master = Some(pty_master);
+    } else {
+        let streams = &spec.stdio;
         command
-            .stdin(stdin)
-            .stdout(output(&spec.stdio.stdout)?)
-            .stderr(output(&spec.stdio.stderr)?);
+            .stdin(stdio_of(&streams.stdin).map_err(at(Op::SetStdio))?)
+            .stdout(stdio_of(&streams.stdout).map_err(at(Op::SetStdio))?)
+            .stderr(stdio_of(&streams.stderr).map_err(at(Op::SetStdio))?);
     }
 
     // Everything the child does between fork and exec, prepared here: only async-signal-safe
     // calls run there.
-    let root_c = chroot.as_deref().map(c_path).transpose()?;
-    let cwd_c = c_path(&cwd)?;
+    let root_c = chroot
+        .as_deref()
+        .map(c_path)
+        .transpose()
+        .map_err(at(Op::JailAttach))?;
+    let cwd_c = c_path(&cwd).map_err(at(Op::Chdir))?;
     let groups: Vec<libc::gid_t> = spec.groups.clone();
-    let (uid, gid, umask, terminal) = (spec.uid, spec.gid, spec.umask, spec.terminal);
+    let (uid, gid, umask) = (spec.uid, spec.gid, spec.umask);
+    let (terminal, no_new_privileges) = (spec.terminal.is_some(), spec.no_new_privileges);
+    let tiocsctty = host_tiocsctty();
     let limits: Vec<(HostResource, libc::rlimit)> = spec
         .rlimits
         .iter()
@@ -220,7 +206,7 @@ pub(crate) fn spawn(
         command.pre_exec(move || {
             if terminal {
                 check(libc::setsid() as libc::c_int)?;
-                check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
+                check(libc::ioctl(0, tiocsctty as _, 0))?;
             }
             if let Some(mask) = umask {
                 libc::umask(mask as libc::mode_t);
@@ -237,39 +223,37 @@ pub(crate) fn spawn(
                 check(libc::setgid(gid))?;
                 check(libc::setuid(uid))?;
             }
+            if no_new_privileges {
+                no_new_privs()?;
+            }
             Ok(())
         });
     }
-    let child = command.spawn().map_err(|e| host_errno(&e))?;
-    if let Some(master) = master {
-        copy_terminal(master, &spec.stdio);
-    }
-    Ok(child)
-}
-
-/// The threads that carry a pty's traffic: master → stdout path (drained even without one, so
-/// the child never blocks on a full pty), stdin path → master.
-fn copy_terminal(master: OwnedFd, stdio: &zelle_core::kernel::Stdio) {
-    let Ok(reader) = master.try_clone() else {
-        return;
-    };
-    let stdout = stdio.stdout.clone();
-    std::thread::spawn(move || {
-        let mut reader = File::from(reader);
-        let sink: Box<dyn io::Write> = match stdout.as_deref().map(open_output) {
-            Some(Ok(Some(file))) if make_blocking(&file).is_ok() => Box::new(file),
-            _ => Box::new(io::sink()),
-        };
-        let mut sink = sink;
-        // Ends with EIO once the child side is closed.
-        let _ = io::copy(&mut reader, &mut sink);
-    });
-    if let Some(stdin) = stdio.stdin.clone() {
+    let mut child = command.spawn().map_err(|e| (Op::Execve, host_errno(&e)))?;
+    if let (StdioFd::Data(bytes), Some(mut pipe)) = (&spec.stdio.stdin, child.stdin.take()) {
+        let bytes = bytes.clone();
+        // A thread, so that a child slow to read (or never reading) holds up nobody; dropping
+        // the pipe is the end of file. Rust programs ignore SIGPIPE: a child that exits
+        // unread makes this write fail, nothing more.
         std::thread::spawn(move || {
-            let mut writer = File::from(master);
-            if let Ok(mut input) = open_input(&stdin) {
-                let _ = io::copy(&mut input, &mut writer);
-            }
+            let _ = pipe.write_all(&bytes);
         });
     }
+    Ok((child, master))
+}
+
+/// prctl(PR_SET_NO_NEW_PRIVS), Linux's counterpart of FreeBSD's PROC_NO_NEW_PRIVS_CTL.
+#[cfg(target_os = "linux")]
+fn no_new_privs() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only; async-signal-safe.
+    match unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+/// Hosts other than Linux: nothing the sim can make of it (UNCONFIRMED whether macOS has one).
+#[cfg(not(target_os = "linux"))]
+fn no_new_privs() -> io::Result<()> {
+    Ok(())
 }

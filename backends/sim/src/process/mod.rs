@@ -1,11 +1,18 @@
-//! Processes: spawn into a jail, kill(2), wait4(2), a jail's process list, and procctl(2)'s
-//! reaper. FACTS-kernel-errno.md §8; the contract is `zelle_core::kernel::process`.
+//! Processes: spawn into a jail, kill(2) of one process or a jail's, wait4(2) for one child or
+//! any, a jail's process list, ptys, procctl(2)'s reaper and no-new-privileges.
+//! FACTS-kernel-errno.md §8, FACTS-kernel-runtime.md §3 and §5; the contract is
+//! `zelle_core::kernel::process`.
 //!
 //! Two kinds of process:
 //! - virtual (the default): a program from `ProcState::programs`, looked up by its path as
 //!   seen inside the jail, whose exit code, output, run time (simulated) and ignored signals
 //!   are scripted (`programs` has the table every machine starts with);
 //! - host-exec (`ProcState::host_exec`): a real process on the host (see `host`).
+//!
+//! Stdio is the caller's descriptors (`stdio`): a virtual process writes its scripted output to
+//! them at spawn, a host process gets dup2 copies. A terminal is a real host pty: a virtual
+//! process writes its output to the slave (then closes it), a host process gets the slave as
+//! its controlling terminal; either way the caller reads the master.
 //!
 //! Either way the process is recorded in the machine with a pid of the sim's own, and it is a
 //! child of the OS process that spawned it: only that one can wait for it (wait4 on another's
@@ -18,6 +25,7 @@
 
 mod host;
 mod programs;
+mod stdio;
 
 use programs::find_command;
 pub use programs::{default_programs, Program, Script};
@@ -25,24 +33,28 @@ pub use programs::{default_programs, Program, Script};
 use crate::fault::Op;
 use crate::kernel::SimKernel;
 use crate::machine::Machine;
-use crate::mount::{host_errno, MAXPATHLEN};
+use crate::mount::MAXPATHLEN;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
 use std::process::Child;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use zelle_core::kernel::process::ExitStatus;
-use zelle_core::kernel::{Errno, Jid, KResult, KernelError, Pid, ProcessSpec, Processes, Signal};
+use zelle_core::kernel::{
+    Errno, Jid, KResult, KernelError, Pid, ProcessInfo, ProcessSpec, Processes, Release, Signal,
+    Spawned, StdioFd, Wait, WindowSize,
+};
 
 /// The first pid a machine hands out, and where allocation wraps to after `PID_MAX`
 /// (`sys/sys/proc.h`; FreeBSD allocates sequentially unless kern.randompid is set).
 const FIRST_PID: i32 = 1000;
 const PID_MAX: i32 = 99_999;
 const PID_WRAP: i32 = 100;
+
+/// `MAXCOMLEN` (sys/sys/param.h): how much of the executable's name `p_comm` keeps.
+const MAXCOMLEN: usize = 19;
 
 /// How often a blocking wait looks again for a process that only a signal will end.
 const WAIT_POLL: Duration = Duration::from_millis(5);
@@ -106,6 +118,9 @@ pub struct Proc {
     pub started_ms: u64,
     pub kind: ProcKind,
     pub state: RunState,
+    /// `p_comm`: the executable's name, at most MAXCOMLEN bytes (kern_exec.c do_execve).
+    #[serde(default)]
+    pub command: String,
 }
 
 impl Proc {
@@ -156,40 +171,86 @@ impl LocalProcesses {
     }
 }
 
-/// Open a stdio path for writing as a child would: a regular file is created or appended to;
-/// a FIFO is opened without blocking, and one nobody reads (ENXIO) gives `None`.
-pub(crate) fn open_output(path: &str) -> Result<Option<File>, Errno> {
-    let fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
-    let opened = if fifo {
-        OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-    } else {
-        OpenOptions::new().create(true).append(true).open(path)
-    };
-    match opened {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if fifo && e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
-        Err(e) => Err(host_errno(&e)),
-    }
+/// Where a virtual process's output goes: the caller's descriptors, or a pty's slave for both.
+#[derive(Clone, Copy)]
+struct Outputs {
+    stdout: Option<RawFd>,
+    stderr: Option<RawFd>,
 }
 
-/// A virtual process's output, written at once to files opened for it (a terminal takes
-/// stderr into stdout).
-fn write_output(spec: &ProcessSpec, script: &Script, stdout: Option<File>, stderr: Option<File>) {
-    for (file, text) in [(stdout, &script.stdout), (stderr, &script.stderr)] {
-        if let Some(mut file) = file {
-            let _ = file.write_all(text.as_bytes());
+impl Outputs {
+    fn of(spec: &ProcessSpec, slave: Option<RawFd>) -> Self {
+        match slave {
+            Some(tty) => Outputs {
+                stdout: Some(tty),
+                stderr: Some(tty),
+            },
+            None => Outputs {
+                stdout: stdio::output_fd(&spec.stdio.stdout),
+                stderr: stdio::output_fd(&spec.stdio.stderr),
+            },
         }
     }
-    if spec.terminal {
-        if let Some(path) = &spec.stdio.stdout {
-            if let Ok(Some(mut file)) = open_output(path) {
-                let _ = file.write_all(script.stderr.as_bytes());
+
+    /// The script's output, written at once.
+    fn write(self, script: &Script) {
+        for (fd, text) in [(self.stdout, &script.stdout), (self.stderr, &script.stderr)] {
+            if let Some(fd) = fd {
+                stdio::write_fd(fd, text.as_bytes());
             }
         }
     }
+}
+
+/// Whom a new process belongs to: its parent, and its reaper (fixed at fork).
+#[derive(Clone, Copy)]
+struct Lineage {
+    parent: Parent,
+    reaper: Parent,
+}
+
+/// `p_comm` of an executable path: its last component, cut to MAXCOMLEN bytes.
+fn command_name(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let mut end = name.len().min(MAXCOMLEN);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_string()
+}
+
+/// What a wait looks for among the caller's children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Waited {
+    One(Pid),
+    Any,
+}
+
+impl Waited {
+    fn op(self) -> Op {
+        match self {
+            Waited::One(_) => Op::Wait,
+            Waited::Any => Op::WaitAny,
+        }
+    }
+
+    fn selects(self, pid: Pid) -> bool {
+        match self {
+            Waited::One(one) => one == pid,
+            Waited::Any => true,
+        }
+    }
+}
+
+/// What a wait does next (`Machine::wait_step`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitStep {
+    /// Simulated time moved on to an exit: look again.
+    Again,
+    /// Only a signal or the host can end what is waited for: look again in a while.
+    Poll,
+    /// Make the call: something exited, there is nothing to wait for, or the time is up.
+    Answer,
 }
 
 fn exit_code(code: i32) -> ExitStatus {
@@ -209,13 +270,14 @@ impl Machine {
         None
     }
 
-    /// Checks every spawn makes: argv, the jail (jail_attach), a pid (fork).
+    /// Checks every spawn makes: argv, stdio (dup2), the jail (jail_attach), a pid (fork).
     fn spawn_checks(&self, spec: &ProcessSpec) -> KResult<Pid> {
         // execve(2) with an empty argv: EINVAL since 14.0 (kern_exec.c, exec_copyin_args
         // refuses argc == 0; UNCONFIRMED, not read here).
         if spec.args.is_empty() {
             return Err(KernelError::errno(Op::Execve, Errno::EINVAL));
         }
+        stdio::check_stdio(spec)?;
         // jail_attach(2): EINVAL for an unknown or dying jail, and for jid 0 (prison0 is no
         // child of the caller's prison).
         if let Some(jid) = spec.jail {
@@ -267,6 +329,17 @@ impl Machine {
         Ok(())
     }
 
+    /// procctl(P_PID, 0, PROC_NO_NEW_PRIVS_CTL, PROC_NO_NEW_PRIVS_ENABLE) in the child when the
+    /// spec asks: EINVAL before 14.0, whose procctl table ends before command 19
+    /// (kern_procctl.c: `com` beyond the table; added at 1400026, FACTS-kernel-runtime.md §3;
+    /// whether a 13.x has it is UNCONFIRMED, modelled as none).
+    fn no_new_privs_rule(&self, spec: &ProcessSpec) -> KResult<()> {
+        if spec.no_new_privileges && self.release() < Release::V14_0 {
+            return Err(KernelError::errno(Op::NoNewPrivs, Errno::EINVAL));
+        }
+        Ok(())
+    }
+
     /// The reaper a child of OS process `caller` gets: `caller` if it acquired the role, else
     /// init (the OS processes' own reapers are outside the machine).
     fn reaper_of_caller(&self, caller: u32) -> Parent {
@@ -278,11 +351,12 @@ impl Machine {
     }
 
     /// Spawn a virtual process: its program's behaviour comes from the table, its output goes
-    /// to the stdio paths at once.
-    pub(crate) fn spawn_virtual(&mut self, spec: &ProcessSpec, parent: u32) -> KResult<Pid> {
+    /// to the stdio descriptors (or the pty) at once.
+    pub(crate) fn spawn_virtual(&mut self, spec: &ProcessSpec, parent: u32) -> KResult<Spawned> {
         let pid = self.spawn_checks(spec)?;
         self.chdir_rule(spec)
-            .map_err(|errno| KernelError::errno(Op::Spawn, errno))?;
+            .map_err(|errno| KernelError::errno(Op::Chdir, errno))?;
+        self.no_new_privs_rule(spec)?;
         let arg0 = &spec.args[0];
         // execve(2) resolves a relative path against the working directory.
         let path = if arg0.starts_with('/') {
@@ -293,23 +367,28 @@ impl Machine {
         let Some(program) = self.procs.programs.get(&path) else {
             return Err(KernelError::errno(Op::Execve, Errno::ENOENT));
         };
-        let script = program.run(&spec.args, &self.procs.programs);
-        let fail = |errno| KernelError::errno(Op::Spawn, errno);
-        let stdout = match &spec.stdio.stdout {
-            Some(path) => open_output(path).map_err(fail)?,
-            None => None,
+        let stdin = match (&spec.stdio.stdin, spec.terminal) {
+            (StdioFd::Data(bytes), None) => bytes.as_slice(),
+            _ => &[],
         };
-        // With a terminal, everything goes to the one pty, read into stdout.
-        let stderr = match &spec.stdio.stderr {
-            Some(path) if !spec.terminal => open_output(path).map_err(fail)?,
-            _ => None,
-        };
+        let script = program.run_with_input(&spec.args, &self.procs.programs, stdin);
+        // The parent opens the pty before it forks (posix_openpt).
+        let pty = spec.terminal.map(stdio::open_pty).transpose()?;
 
-        // Every check passed.
-        write_output(spec, &script, stdout, stderr);
+        // Every check passed. The slave closes when the spawn returns: the scripted output
+        // is all a virtual process ever writes.
+        let outputs = Outputs::of(spec, pty.as_ref().map(|(_, slave)| slave.as_raw_fd()));
+        outputs.write(&script);
         let reaper = self.reaper_of_caller(parent);
-        self.start_virtual(pid, spec, Parent::Caller(parent), reaper, script, 0);
-        Ok(pid)
+        let lineage = Lineage {
+            parent: Parent::Caller(parent),
+            reaper,
+        };
+        self.start_virtual(pid, spec, lineage, script, 0, outputs);
+        Ok(Spawned {
+            pid,
+            terminal: pty.map(|(master, _)| master),
+        })
     }
 
     /// Record virtual process `pid` running `script`, fork the children the script starts,
@@ -318,11 +397,12 @@ impl Machine {
         &mut self,
         pid: Pid,
         spec: &ProcessSpec,
-        parent: Parent,
-        reaper: Parent,
+        lineage: Lineage,
         script: Script,
         depth: u8,
+        outputs: Outputs,
     ) {
+        let Lineage { parent, reaper } = lineage;
         let (state, exits_now) = match script.run_ms {
             Some(0) => (RunState::Running { exit_at_ms: None }, true),
             Some(ms) => (
@@ -345,7 +425,7 @@ impl Machine {
             state,
         );
         for argv in script.forks {
-            self.fork_virtual(pid, reaper, spec, argv, depth + 1);
+            self.fork_virtual(pid, reaper, spec, argv, depth + 1, outputs);
         }
         if exits_now {
             self.exit_process(pid, exit_code(script.exit_code));
@@ -353,8 +433,9 @@ impl Machine {
     }
 
     /// Virtual process `parent` forks a child that execs `argv`, in its jail with its
-    /// working directory and stdio. A program not found leaves sh's "not found" child (127);
-    /// with no pid free (or forks nested too deep) the fork fails and nothing starts.
+    /// working directory and stdio (stdin's bytes went to the parent). A program not found
+    /// leaves sh's "not found" child (127); with no pid free (or forks nested too deep) the
+    /// fork fails and nothing starts.
     fn fork_virtual(
         &mut self,
         parent: Pid,
@@ -362,6 +443,7 @@ impl Machine {
         spec: &ProcessSpec,
         argv: Vec<String>,
         depth: u8,
+        outputs: Outputs,
     ) {
         let Some(pid) = self.next_pid().filter(|_| depth <= MAX_FORK_DEPTH) else {
             return;
@@ -375,14 +457,12 @@ impl Machine {
             args: argv,
             ..spec.clone()
         };
-        let out = |path: &Option<String>| path.as_deref().and_then(|p| open_output(p).ok()?);
-        let stderr = if spec.terminal {
-            None
-        } else {
-            out(&spec.stdio.stderr)
+        outputs.write(&script);
+        let lineage = Lineage {
+            parent: Parent::Process(parent),
+            reaper,
         };
-        write_output(&child, &script, out(&spec.stdio.stdout), stderr);
-        self.start_virtual(pid, &child, Parent::Process(parent), reaper, script, depth);
+        self.start_virtual(pid, &child, lineage, script, depth, outputs);
     }
 
     /// Spawn a real process on the host; its `Child` goes to `local`.
@@ -391,8 +471,9 @@ impl Machine {
         spec: &ProcessSpec,
         parent: u32,
         local: &LocalProcesses,
-    ) -> KResult<Pid> {
+    ) -> KResult<Spawned> {
         let pid = self.spawn_checks(spec)?;
+        self.no_new_privs_rule(spec)?;
         let root = spec
             .jail
             .and_then(|jid| self.jails.jails.get(&jid))
@@ -401,8 +482,8 @@ impl Machine {
             .procs
             .host_chroot
             .unwrap_or_else(|| nix::unistd::geteuid().is_root());
-        let child = host::spawn(spec, root.as_deref(), chroot)
-            .map_err(|errno| KernelError::errno(Op::Execve, errno))?;
+        let (child, terminal) = host::spawn(spec, root.as_deref(), chroot)
+            .map_err(|(op, errno)| KernelError::errno(op, errno))?;
         let host_pid = child.id() as i32;
         local.lock().insert(pid, child);
         let reaper = self.reaper_of_caller(parent);
@@ -414,7 +495,7 @@ impl Machine {
             ProcKind::Host { host_pid },
             RunState::Running { exit_at_ms: None },
         );
-        Ok(pid)
+        Ok(Spawned { pid, terminal })
     }
 
     fn record_spawn(
@@ -437,6 +518,7 @@ impl Machine {
                 started_ms: self.clock_ms,
                 kind,
                 state,
+                command: command_name(spec.args.first().map_or("", String::as_str)),
             },
         );
         self.settle_jails();
@@ -548,65 +630,144 @@ impl Machine {
         self.deliver_signal(pid, sig).map_err(fail)
     }
 
-    /// Whether a blocking wait for `pid` by `caller` has to wait for something other than
-    /// simulated time: the process runs until signalled, is stopped, or is a host process.
-    pub(crate) fn wait_blocks(&self, pid: Pid, caller: u32) -> bool {
-        self.procs.procs.get(&pid).is_some_and(|p| {
-            p.parent == Parent::Caller(caller)
-                && matches!(
-                    p.state,
-                    RunState::Running { exit_at_ms: None } | RunState::Stopped { .. }
-                )
-        })
-    }
-
-    /// wait4(2) for one child (an adopted orphan is one). Blocking on a virtual process that ends by itself moves the
-    /// clock to its end: waiting is then the only thing happening.
-    pub(crate) fn wait_rule(
-        &mut self,
-        pid: Pid,
-        block: bool,
-        caller: u32,
-    ) -> KResult<Option<ExitStatus>> {
-        let fail = |errno| KernelError::errno(Op::Wait, errno);
-        // Not our child (or no such process, or a pid ≤ 0, which would mean any child or a
-        // process group: not simulated).
-        let Some(p) = self
-            .procs
-            .procs
-            .get(&pid)
-            .filter(|p| p.parent == Parent::Caller(caller))
-        else {
-            return Err(fail(Errno::ECHILD));
-        };
-        if let (
-            true,
-            RunState::Running {
-                exit_at_ms: Some(at),
-            },
-        ) = (block, &p.state)
-        {
-            let at = *at;
-            self.advance(at.saturating_sub(self.clock_ms));
+    /// kill(2) of every live process of jail `jid` (zombies are skipped); how many. Jail 0 is
+    /// refused (EINVAL): it is no jail, and the host's processes are not a jail's.
+    pub(crate) fn signal_jail_rule(&mut self, jid: Jid, sig: Signal) -> KResult<usize> {
+        let fail = |errno| KernelError::errno(Op::SignalJail, errno);
+        if jid.0 <= 0 || !(0..=Signal::MAX).contains(&sig.0) {
+            return Err(fail(Errno::EINVAL));
         }
-        match self.procs.procs.get(&pid).map(|p| p.state.clone()) {
-            Some(RunState::Exited(status)) => {
-                self.procs.procs.remove(&pid);
-                self.settle_jails();
-                Ok(Some(status))
+        let live: Vec<Pid> = self
+            .procs
+            .procs
+            .iter()
+            .filter(|(_, p)| p.jail == jid && p.is_live())
+            .map(|(pid, _)| *pid)
+            .collect();
+        if sig.0 != 0 {
+            for pid in &live {
+                self.deliver_signal(*pid, sig).map_err(fail)?;
             }
-            _ => Ok(None),
         }
+        Ok(live.len())
     }
 
-    /// The processes in exactly jail `jid`, zombies included, as kern.proc filtered by
-    /// `ki_jid` gives them. An unknown jail has none: the filter simply matches nothing.
-    pub(crate) fn jail_processes_rule(&self, jid: Jid) -> Vec<Pid> {
+    /// The children of OS process `caller` that `waited` selects (an adopted orphan is one).
+    fn waited_children(&self, caller: u32, waited: Waited) -> impl Iterator<Item = (Pid, &Proc)> {
         self.procs
             .procs
             .iter()
-            .filter(|(_, p)| p.jail == jid)
-            .map(|(pid, _)| *pid)
+            .filter(move |(pid, p)| p.parent == Parent::Caller(caller) && waited.selects(**pid))
+            .map(|(pid, p)| (*pid, p))
+    }
+
+    /// One step of a wait that may take `budget_ms` more of simulated time (`None`: any):
+    /// move the clock to the next scripted exit when it comes within the budget; else poll
+    /// while a signal or the host can still end something; else spend the budget and answer.
+    pub(crate) fn wait_step(
+        &mut self,
+        caller: u32,
+        waited: Waited,
+        budget_ms: &mut Option<u64>,
+    ) -> WaitStep {
+        let mut children = self.waited_children(caller, waited).peekable();
+        if children.peek().is_none() {
+            return WaitStep::Answer;
+        }
+        let (mut next_exit, mut exited, mut unscripted) = (None::<u64>, false, false);
+        for (_, p) in children {
+            match (&p.kind, &p.state) {
+                (_, RunState::Exited(_)) => exited = true,
+                (
+                    ProcKind::Virtual { .. },
+                    RunState::Running {
+                        exit_at_ms: Some(at),
+                    },
+                ) => next_exit = Some(next_exit.map_or(*at, |n| n.min(*at))),
+                _ => unscripted = true,
+            }
+        }
+        if exited {
+            return WaitStep::Answer;
+        }
+        if let Some(at) = next_exit {
+            let wait_ms = at.saturating_sub(self.clock_ms);
+            if budget_ms.is_none_or(|budget| wait_ms <= budget) {
+                if let Some(budget) = budget_ms {
+                    *budget -= wait_ms;
+                }
+                self.advance(wait_ms);
+                return WaitStep::Again;
+            }
+        }
+        if unscripted {
+            return WaitStep::Poll;
+        }
+        if let Some(budget) = budget_ms.take() {
+            self.advance(budget);
+            *budget_ms = Some(0);
+        }
+        WaitStep::Answer
+    }
+
+    /// wait4(2) with WNOHANG for what `waited` selects: the exited child of the lowest pid,
+    /// reaped; `None` while all run; ECHILD when there is none at all (a pid ≤ 0 or a process
+    /// group is not simulated).
+    pub(crate) fn reap_rule(
+        &mut self,
+        caller: u32,
+        waited: Waited,
+    ) -> KResult<Option<(Pid, ExitStatus)>> {
+        let mut children = self.waited_children(caller, waited).peekable();
+        if children.peek().is_none() {
+            return Err(KernelError::errno(waited.op(), Errno::ECHILD));
+        }
+        let exited = children.find_map(|(pid, p)| match p.state {
+            RunState::Exited(status) => Some((pid, status)),
+            _ => None,
+        });
+        drop(children);
+        if let Some((pid, _)) = exited {
+            self.procs.procs.remove(&pid);
+            self.settle_jails();
+        }
+        Ok(exited)
+    }
+
+    /// The processes in exactly jail `jid`, zombies included, as kern.proc filtered by
+    /// `ki_jid` gives them. An unknown jail has none: the filter simply matches nothing. A
+    /// simulated process is never on a CPU: a live one sleeps (SSLEEP) unless stopped.
+    pub(crate) fn jail_processes_rule(&self, jid: Jid) -> Vec<ProcessInfo> {
+        self.all_processes()
+            .into_iter()
+            .filter(|(of, _)| *of == jid)
+            .map(|(_, info)| info)
+            .collect()
+    }
+
+    /// Every process with its jail (0: the host), as kern.proc.proc lists them.
+    pub(crate) fn all_processes(&self) -> Vec<(Jid, ProcessInfo)> {
+        use zelle_core::kernel::RunState as Stat;
+        self.procs
+            .procs
+            .iter()
+            .map(|(pid, p)| {
+                let info = ProcessInfo {
+                    pid: *pid,
+                    ppid: match p.parent {
+                        Parent::Caller(os_pid) => Pid(os_pid as i32),
+                        Parent::Process(parent) => parent,
+                        Parent::Init => Pid(1),
+                    },
+                    state: match p.state {
+                        RunState::Running { .. } => Stat::Sleeping,
+                        RunState::Stopped { .. } => Stat::Stopped,
+                        RunState::Exited(_) => Stat::Zombie,
+                    },
+                    command: p.command.clone(),
+                };
+                (p.jail, info)
+            })
             .collect()
     }
 
@@ -730,8 +891,48 @@ impl SimKernel {
     }
 }
 
+impl SimKernel {
+    /// wait4(2) as `wait` says, for what `waited` selects: polling with the machine free while
+    /// only a signal (from another thread or process) or the host can end the wait.
+    fn wait_for(&self, waited: Waited, wait: Wait) -> KResult<Option<(Pid, ExitStatus)>> {
+        let caller = std::process::id();
+        let start = Instant::now();
+        let (deadline, mut budget_ms) = match wait {
+            Wait::NoHang => (Some(start), Some(0)),
+            Wait::Block => (None, None),
+            Wait::For(time) => (
+                Some(start + time),
+                Some(u64::try_from(time.as_millis()).unwrap_or(u64::MAX)),
+            ),
+        };
+        loop {
+            loop {
+                self.reap_local();
+                let step = self.with_machine(|m| m.wait_step(caller, waited, &mut budget_ms));
+                let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                match (step, left) {
+                    (Ok(WaitStep::Again), _) => continue,
+                    (Ok(WaitStep::Poll), None) => std::thread::sleep(WAIT_POLL),
+                    (Ok(WaitStep::Poll), Some(left)) if !left.is_zero() => {
+                        std::thread::sleep(WAIT_POLL.min(left))
+                    }
+                    _ => break,
+                }
+            }
+            self.reap_local();
+            let result = self.call(waited.op(), &(waited, wait), |m| {
+                m.reap_rule(caller, waited)
+            });
+            // Stopped again between the look and the call: keep waiting.
+            if !(wait == Wait::Block && matches!(result, Ok(None))) {
+                return result;
+            }
+        }
+    }
+}
+
 impl Processes for SimKernel {
-    fn spawn(&self, spec: &ProcessSpec) -> KResult<Pid> {
+    fn spawn(&self, spec: &ProcessSpec) -> KResult<Spawned> {
         self.reap_local();
         let parent = std::process::id();
         self.call(Op::Spawn, spec, |m| {
@@ -748,30 +949,34 @@ impl Processes for SimKernel {
         self.call(Op::Signal, &(pid, signal), |m| m.signal_rule(pid, signal))
     }
 
-    fn wait(&self, pid: Pid, block: bool) -> KResult<Option<ExitStatus>> {
-        let caller = std::process::id();
-        loop {
-            // A process only a signal (or the host) will end: wait with the machine free, so
-            // that another thread or process can signal it.
-            if block {
-                self.reap_local();
-                while let Ok(true) = self.with_machine(|m| m.wait_blocks(pid, caller)) {
-                    std::thread::sleep(WAIT_POLL);
-                    self.reap_local();
-                }
-            }
-            self.reap_local();
-            let result = self.call(Op::Wait, &(pid, block), |m| m.wait_rule(pid, block, caller));
-            // Stopped again between the look and the call: keep waiting.
-            if !(block && matches!(result, Ok(None))) {
-                return result;
-            }
-        }
+    fn signal_jail(&self, jid: Jid, signal: Signal) -> KResult<usize> {
+        self.reap_local();
+        self.call(Op::SignalJail, &(jid, signal), |m| {
+            m.signal_jail_rule(jid, signal)
+        })
     }
 
-    fn jail_processes(&self, jid: Jid) -> KResult<Vec<Pid>> {
+    fn wait(&self, pid: Pid, wait: Wait) -> KResult<Option<ExitStatus>> {
+        let waited = self.wait_for(Waited::One(pid), wait)?;
+        Ok(waited.map(|(_, status)| status))
+    }
+
+    fn wait_any(&self, wait: Wait) -> KResult<Option<(Pid, ExitStatus)>> {
+        self.wait_for(Waited::Any, wait)
+    }
+
+    fn jail_processes(&self, jid: Jid) -> KResult<Vec<ProcessInfo>> {
         self.reap_local();
         self.call(Op::JailProcesses, &jid, |m| Ok(m.jail_processes_rule(jid)))
+    }
+
+    /// A real TIOCSWINSZ on the host pty (the host's request number); the pty keeps the size,
+    /// and TIOCGWINSZ on it reads it back.
+    fn resize_terminal(&self, master: BorrowedFd<'_>, size: WindowSize) -> KResult<()> {
+        self.call(Op::ResizeTerminal, &(master.as_raw_fd(), size), |_| {
+            stdio::set_window_size(master, size)
+                .map_err(|errno| KernelError::errno(Op::ResizeTerminal, errno))
+        })
     }
 
     fn acquire_reaper(&self) -> KResult<()> {

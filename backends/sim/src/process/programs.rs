@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `/usr/bin/true`, `/usr/bin/false` | exit 0, exit 1 |
 //! | `/bin/echo [-n] words…` | writes the words to stdout |
+//! | `/bin/cat` | copies stdin to stdout: the bytes a spawn feeds it (`StdioFd::Data`), nothing from a descriptor; a file operand is "No such file or directory" (a virtual program reads no file) |
 //! | `/bin/sleep N[smhd]…` | runs N seconds of simulated time, then exits 0 |
 //! | `/bin/sh -c SCRIPT` | `exit [N]`, `true`, `false`, `:`, `echo …`, or one command found by name in /bin, /usr/bin, /sbin, /usr/sbin (optionally after `exec`); anything else is "not found", 127. Commands before a `&` run in children it forks first (`sleep 100 & exit 0`) |
 //!
@@ -101,6 +102,7 @@ pub enum Program {
     Echo,
     Sleep,
     Sh,
+    Cat,
 }
 
 /// The programs every fresh machine has.
@@ -111,6 +113,7 @@ pub fn default_programs() -> BTreeMap<String, Program> {
         ("/bin/echo", Program::Echo),
         ("/bin/sleep", Program::Sleep),
         ("/bin/sh", Program::Sh),
+        ("/bin/cat", Program::Cat),
     ]
     .into_iter()
     .map(|(path, program)| (path.to_string(), program))
@@ -126,9 +129,23 @@ impl Program {
         self.run_at(args, table, 0)
     }
 
+    /// As `run`, with the bytes its stdin gives before end of file.
+    pub fn run_with_input(
+        &self,
+        args: &[String],
+        table: &BTreeMap<String, Program>,
+        stdin: &[u8],
+    ) -> Script {
+        match self {
+            Program::Cat => cat(args.get(1..).unwrap_or_default(), stdin),
+            _ => self.run(args, table),
+        }
+    }
+
     fn run_at(&self, args: &[String], table: &BTreeMap<String, Program>, depth: u8) -> Script {
         let rest = args.get(1..).unwrap_or_default();
         match self {
+            Program::Cat => cat(rest, b""),
             Program::Script(script) => script.clone(),
             Program::True => Script::exits(0),
             Program::False => Script::exits(1),
@@ -136,6 +153,14 @@ impl Program {
             Program::Sleep => sleep(rest),
             Program::Sh => sh(rest, table, depth),
         }
+    }
+}
+
+/// cat(1): stdin ("-" or no operand) to stdout.
+fn cat(operands: &[String], stdin: &[u8]) -> Script {
+    match operands.iter().find(|o| o.as_str() != "-") {
+        Some(file) => Script::exits(1).stderr(&format!("cat: {file}: No such file or directory\n")),
+        None => Script::exits(0).stdout(&String::from_utf8_lossy(stdin)),
     }
 }
 
@@ -272,6 +297,14 @@ mod tests {
             (127, "sh: nonesuch: not found\n")
         );
         assert_eq!(run(&["/bin/sh"]).exit_code, 0);
+        let table = default_programs();
+        let cat = |args: &[&str], input: &[u8]| {
+            let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            Program::Cat.run_with_input(&args, &table, input)
+        };
+        assert_eq!(cat(&["/bin/cat"], b"{}").stdout, "{}");
+        assert_eq!(cat(&["/bin/cat", "-"], b"x").stdout, "x");
+        assert_eq!(cat(&["/bin/cat", "/etc/motd"], b"x").exit_code, 1);
         let forking = run(&["/bin/sh", "-c", "sleep 100 & /bin/echo x & exit 4"]);
         assert_eq!(forking.exit_code, 4);
         assert_eq!(

@@ -1,8 +1,11 @@
 //! Shared test support: a scratch directory for conformance rules.
 #![allow(dead_code)]
 
+use std::io::Read;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use zelle_core::conformance::Scratch;
+use zelle_core::kernel::WindowSize;
 
 pub struct TempScratch {
     dir: tempfile::TempDir,
@@ -51,5 +54,46 @@ impl Scratch for TempScratch {
 
     fn read(&self, name: &str) -> Vec<u8> {
         std::fs::read(self.path(name)).expect("scratch file")
+    }
+
+    fn writer(&self, name: &str) -> OwnedFd {
+        let path = self.file(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .expect("scratch file for writing");
+        OwnedFd::from(file)
+    }
+
+    fn read_terminal(&self, master: OwnedFd) -> Vec<u8> {
+        let mut master = std::fs::File::from(master);
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match master.read(&mut buf) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // Linux: EIO once no slave descriptor is open.
+                Err(e) if e.raw_os_error() == Some(libc::EIO) => return out,
+                Err(e) => panic!("reading the pty master: {e}"),
+            }
+        }
+    }
+
+    fn terminal_size(&self, master: BorrowedFd<'_>) -> WindowSize {
+        let mut ws = libc::winsize {
+            ws_row: 0,
+            ws_col: 0,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCGWINSZ writes one winsize into `ws`.
+        let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+        assert_eq!(rc, 0, "TIOCGWINSZ: {}", std::io::Error::last_os_error());
+        WindowSize {
+            rows: ws.ws_row,
+            cols: ws.ws_col,
+        }
     }
 }
