@@ -198,6 +198,75 @@ fn both_doors_trace_the_same_operations() {
     assert_eq!(via_door.dump(), typed.dump());
 }
 
+/// Process calls read the same in both doors' traces: spawn (with a pty), resize, signal,
+/// wait and wait_any are one traced call each (signal_jail is not: the real backend makes it
+/// of kern.proc and kills).
+#[test]
+fn both_doors_trace_process_calls_the_same() {
+    use std::os::fd::AsFd;
+    use zelle_core::kernel::{ProcessSpec, Signal, Wait, WindowSize};
+    fn run<K: zelle_core::kernel::Kernel>(k: &K) {
+        let mut spec = ProcessSpec::command(None, &["/bin/sleep", "100"]);
+        spec.terminal = Some(WindowSize { rows: 24, cols: 80 });
+        let spawned = k.spawn(&spec).unwrap();
+        let master = spawned.terminal.expect("master");
+        k.resize_terminal(master.as_fd(), WindowSize { rows: 30, cols: 90 })
+            .unwrap();
+        let quick = k
+            .spawn(&ProcessSpec::command(None, &["/usr/bin/true"]))
+            .unwrap();
+        assert_eq!(k.wait_any(Wait::Block).unwrap().unwrap().0, quick.pid);
+        k.signal(spawned.pid, Signal::SIGTERM).unwrap();
+        k.wait(spawned.pid, Wait::Block).unwrap();
+        let _ = k.spawn(&ProcessSpec::command(None, &["/nonexistent"]));
+    }
+    let typed = SimKernel::seeded(3);
+    run(&typed);
+    let door = FreeBsd::new(SimSyscalls::new(SimKernel::seeded(3)));
+    run(&door);
+    let ops = |m: &zelle_sim::Machine| m.trace.iter().map(|t| t.op).collect::<Vec<_>>();
+    let (typed, via_door) = (typed.snapshot(), door.syscalls().kernel().snapshot());
+    assert_eq!(ops(&via_door), ops(&typed));
+    assert_eq!(
+        ops(&typed),
+        [
+            Op::Spawn,
+            Op::ResizeTerminal,
+            Op::Spawn,
+            Op::WaitAny,
+            Op::Signal,
+            Op::Wait,
+            Op::Spawn
+        ]
+    );
+    assert_eq!(via_door.dump(), typed.dump());
+}
+
+/// A fault injected on a spawn or a wait_any fails it through the door with the spawn's and
+/// the wait's own Op, as through the typed door.
+#[test]
+fn process_faults_apply_through_the_door() {
+    use zelle_core::kernel::{ProcessSpec, Processes, Wait};
+    let k = door_with(SimConfig {
+        faults: FaultPlan::default().nth(Op::Spawn, 1, Errno::EAGAIN).nth(
+            Op::WaitAny,
+            1,
+            Errno::EINTR,
+        ),
+        ..SimConfig::default()
+    });
+    let spec = ProcessSpec::command(None, &["/usr/bin/true"]);
+    let err = k.spawn(&spec).unwrap_err();
+    assert_eq!(err, KernelError::errno(Op::Spawn, Errno::EAGAIN));
+    let pid = k.spawn(&spec).unwrap().pid;
+    let err = k.wait_any(Wait::Block).unwrap_err();
+    assert_eq!(err, KernelError::errno(Op::WaitAny, Errno::EINTR));
+    assert_eq!(
+        k.wait_any(Wait::Block).unwrap(),
+        Some((pid, zelle_core::kernel::ExitStatus::Exited(0)))
+    );
+}
+
 /// A fault plan hits the ABI door's calls as it hits the typed door's: the Nth call of an
 /// operation fails with the planned errno and changes nothing.
 #[test]
