@@ -9,7 +9,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use zelle_core::kernel::{
     Errno, ExitStatus, Jid, KResult, KernelError, Op, Pid, ProcessInfo, ProcessSpec, Processes,
-    RunState, Signal, Spawned, StdioFd, Wait, WindowSize,
+    RunState, Signal, Spawned, Wait, WindowSize,
 };
 use zelle_sys::ioctl::TIOCSWINSZ;
 use zelle_sys::{
@@ -28,19 +28,12 @@ fn spawn_request(spec: &ProcessSpec) -> KResult<SpawnRequest> {
     if spec.args.is_empty() {
         return Err(fail(Op::Execve, Errno::EINVAL));
     }
-    if spec.terminal.is_none() {
-        for (name, stream) in [
-            ("stdout", &spec.stdio.stdout),
-            ("stderr", &spec.stdio.stderr),
-        ] {
-            if matches!(stream, StdioFd::Data(_)) {
-                return Err(KernelError::with_message(
-                    Op::SetStdio,
-                    Errno::EINVAL,
-                    format!("{name}: data can only be fed to stdin"),
-                ));
-            }
-        }
+    if let (None, Some(name)) = (spec.terminal, spec.stdio.misplaced_data()) {
+        return Err(KernelError::with_message(
+            Op::SetStdio,
+            Errno::EINVAL,
+            format!("{name}: data can only be fed to stdin"),
+        ));
     }
     let strings = |list: &[String]| {
         list.iter()
@@ -256,7 +249,7 @@ mod tests {
     use crate::test_support::{backend, read_at};
     use std::time::Duration;
     use zelle_core::kernel::process::{Rlimit, RlimitResource};
-    use zelle_core::kernel::Stdio;
+    use zelle_core::kernel::{Stdio, StdioFd};
 
     #[test]
     fn spawn_hands_over_the_whole_spec() {

@@ -113,6 +113,26 @@ pub struct Stdio {
     pub stderr: StdioFd,
 }
 
+impl Stdio {
+    /// The streams by name, in descriptor order.
+    pub fn named(&self) -> [(&'static str, &StdioFd); 3] {
+        [
+            ("stdin", &self.stdin),
+            ("stdout", &self.stdout),
+            ("stderr", &self.stderr),
+        ]
+    }
+
+    /// The first output stream given `Data`, which only stdin can take: its name.
+    pub fn misplaced_data(&self) -> Option<&'static str> {
+        self.named()
+            .into_iter()
+            .skip(1)
+            .find(|(_, stream)| matches!(stream, StdioFd::Data(_)))
+            .map(|(name, _)| name)
+    }
+}
+
 /// A terminal's size in characters (`struct winsize` of sys/ttycom.h; the pixel fields are 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowSize {
@@ -229,4 +249,22 @@ pub trait Processes {
     /// keep us as their reaper, so their orphans become our children (`wait` reaps them).
     /// Descendants of children spawned before keep the reaper they had.
     fn acquire_reaper(&self) -> KResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_stdin_takes_data() {
+        let mut stdio = Stdio {
+            stdin: StdioFd::Data(b"{}".to_vec()),
+            ..Stdio::default()
+        };
+        assert_eq!(stdio.misplaced_data(), None);
+        stdio.stderr = StdioFd::Data(Vec::new());
+        assert_eq!(stdio.misplaced_data(), Some("stderr"));
+        stdio.stdout = StdioFd::Data(Vec::new());
+        assert_eq!(stdio.misplaced_data(), Some("stdout"));
+    }
 }

@@ -8,8 +8,8 @@ use crate::fault::Op;
 use crate::hostos::{host_errno, host_tiocswinsz};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use zelle_core::kernel::ProcessSpec;
 use zelle_core::kernel::{Errno, KResult, KernelError, StdioFd, WindowSize};
-use zelle_core::kernel::{ProcessSpec, Stdio};
 
 fn last_errno() -> Errno {
     host_errno(&io::Error::last_os_error())
@@ -21,31 +21,22 @@ pub(crate) fn check_stdio(spec: &ProcessSpec) -> KResult<()> {
     if spec.terminal.is_some() {
         return Ok(());
     }
-    let Stdio {
-        stdin,
-        stdout,
-        stderr,
-    } = &spec.stdio;
-    for (name, stream) in [("stdin", stdin), ("stdout", stdout), ("stderr", stderr)] {
-        match stream {
-            StdioFd::Null => {}
-            StdioFd::Data(_) if name == "stdin" => {}
-            StdioFd::Data(_) => {
-                return Err(KernelError::with_message(
-                    Op::SetStdio,
-                    Errno::EINVAL,
-                    format!("{name}: data can only be fed to stdin"),
-                ))
-            }
-            // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
-            StdioFd::Fd(fd) if unsafe { libc::fcntl(*fd, libc::F_GETFD) } == -1 => {
-                return Err(KernelError::with_message(
-                    Op::SetStdio,
-                    Errno::EBADF,
-                    format!("{name}: descriptor {fd} is not open"),
-                ))
-            }
-            StdioFd::Fd(_) => {}
+    if let Some(name) = spec.stdio.misplaced_data() {
+        return Err(KernelError::with_message(
+            Op::SetStdio,
+            Errno::EINVAL,
+            format!("{name}: data can only be fed to stdin"),
+        ));
+    }
+    for (name, stream) in spec.stdio.named() {
+        let StdioFd::Fd(fd) = stream else { continue };
+        // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+        if unsafe { libc::fcntl(*fd, libc::F_GETFD) } == -1 {
+            return Err(KernelError::with_message(
+                Op::SetStdio,
+                Errno::EBADF,
+                format!("{name}: descriptor {fd} is not open"),
+            ));
         }
     }
     Ok(())
