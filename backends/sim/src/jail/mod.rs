@@ -17,7 +17,6 @@
 use crate::fault::Op;
 use crate::kernel::SimKernel;
 use crate::machine::Machine;
-use crate::mount::is_under;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
