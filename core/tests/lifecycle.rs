@@ -6,7 +6,8 @@ mod runtime_support;
 
 use runtime_support::*;
 use serde_json::json;
-use zelle_core::kernel::{ExitStatus, JailFlags, JailKey, Jails, Processes, Signal, Stdio};
+use zelle_core::kernel::process::RunState;
+use zelle_core::kernel::{ExitStatus, JailFlags, JailKey, Jails, Pid, Processes, Signal, Stdio};
 use zelle_core::runtime::{ContainerStore, ProcessPlan, RuntimeError, Status};
 use zelle_sim::SimConfig;
 
@@ -42,7 +43,7 @@ fn a_container_runs_its_init_and_delete_leaves_the_machine_as_it_was() {
     assert_eq!(info.devfs_ruleset, 4);
     assert_eq!(host.runtime.state("web").unwrap().status, "created");
 
-    let pid = host.runtime.start("web", stdio()).unwrap();
+    let pid = host.runtime.start("web", stdio()).unwrap().pid;
     let exits = host.runtime.reap().unwrap();
     assert_eq!(exits.len(), 1, "{exits:?}");
     assert_eq!(
@@ -67,7 +68,7 @@ fn the_init_is_found_along_path_inside_the_root_and_runs_in_the_jail() {
     let host = Host::new(2);
     let request = host.bundle("svc", config(&["server", "--port", "80"]));
     let created = host.runtime.create(&request).unwrap();
-    let pid = host.runtime.start("svc", stdio()).unwrap();
+    let pid = host.runtime.start("svc", stdio()).unwrap().pid;
     let snapshot = host.sim.snapshot();
     let proc = &snapshot.procs.procs[&pid];
     assert_eq!(proc.jail, created.jid);
@@ -92,27 +93,38 @@ fn pause_stops_every_process_and_resume_continues_them() {
     let host = Host::new(3);
     let request = host.bundle("p", config(&[SERVER]));
     let created = host.runtime.create(&request).unwrap();
-    let init = host.runtime.start("p", stdio()).unwrap();
+    let init = host.runtime.start("p", stdio()).unwrap().pid;
     let (plan, _) = ProcessPlan::parse(
         json!({"args": ["server"], "cwd": "/", "env": ["PATH=/usr/local/bin"]})
             .to_string()
             .as_bytes(),
     )
     .unwrap();
-    let exec = host.runtime.exec("p", "e1", &plan, stdio()).unwrap();
-    assert_eq!(host.runtime.processes("p").unwrap(), vec![init, exec]);
+    let exec = host.runtime.exec("p", "e1", &plan, stdio()).unwrap().pid;
+    let states = || -> Vec<(Pid, RunState)> {
+        host.runtime
+            .processes("p")
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.pid, p.state))
+            .collect()
+    };
+    assert_eq!(
+        states(),
+        [(init, RunState::Sleeping), (exec, RunState::Sleeping)]
+    );
 
     host.runtime.pause("p").unwrap();
     assert_eq!(host.runtime.state("p").unwrap().status, "paused");
-    let stopped = |pid| {
-        matches!(
-            host.sim.snapshot().procs.procs[&pid].state,
-            zelle_sim::process::RunState::Stopped { .. }
-        )
-    };
-    assert!(stopped(init) && stopped(exec));
+    assert_eq!(
+        states(),
+        [(init, RunState::Stopped), (exec, RunState::Stopped)]
+    );
     host.runtime.resume("p").unwrap();
-    assert!(!stopped(init) && !stopped(exec));
+    assert_eq!(
+        states(),
+        [(init, RunState::Sleeping), (exec, RunState::Sleeping)]
+    );
     assert_eq!(host.runtime.state("p").unwrap().status, "running");
 
     // Kill with `all` reaches the exec too.
@@ -288,4 +300,60 @@ fn state_follows_the_life_and_unknown_containers_are_named() {
         Status::Created
     );
     host.runtime.delete("s").unwrap();
+}
+
+/// TIOCGWINSZ on the host's pty (the simulated machine's terminals are real ones).
+fn terminal_size(master: std::os::fd::BorrowedFd<'_>) -> (u16, u16) {
+    use std::os::fd::AsRawFd;
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one winsize into `ws`.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    assert_eq!(rc, 0, "TIOCGWINSZ: {}", std::io::Error::last_os_error());
+    (ws.ws_row, ws.ws_col)
+}
+
+#[test]
+fn a_terminal_init_hands_back_the_master_with_its_size_and_resizes() {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let host = Host::new(11);
+    let mut cfg = config(&["echo", "hello"]);
+    cfg["process"]["terminal"] = json!(true);
+    cfg["process"]["consoleSize"] = json!({"height": 40, "width": 120});
+    host.runtime.create(&host.bundle("tty", cfg)).unwrap();
+    let started = host.runtime.start("tty", stdio()).unwrap();
+    let master = started.terminal.expect("a pty master");
+    assert_eq!(terminal_size(master.as_fd()), (40, 120));
+    host.runtime
+        .resize(
+            "tty",
+            master.as_fd(),
+            zelle_core::kernel::WindowSize {
+                rows: 50,
+                cols: 100,
+            },
+        )
+        .unwrap();
+    assert_eq!(terminal_size(master.as_fd()), (50, 100));
+    let mut output = Vec::new();
+    let mut file = std::fs::File::from(master);
+    let mut buf = [0u8; 256];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => output.extend_from_slice(&buf[..n]),
+            // Linux answers EIO once no slave is open; FreeBSD gives end of file.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => break,
+            Err(e) => panic!("reading the master: {e}"),
+        }
+    }
+    assert_eq!(String::from_utf8_lossy(&output), "hello\r\n");
+    host.runtime.reap().unwrap();
+    host.runtime.delete("tty").unwrap();
+    assert_eq!(host.problems(), Vec::<String>::new());
 }

@@ -8,6 +8,7 @@ use runtime_support::*;
 use serde_json::{json, Value};
 use zelle_core::network::{NetworkConfig, DEFAULT_SUBNET};
 use zelle_core::runtime::CreateRequest;
+use zelle_sim::process::{Program, Script};
 use zelle_sim::SimConfig;
 
 fn fixture(name: &str) -> Value {
@@ -140,6 +141,15 @@ fn a_spec_with_a_freebsd_section() {
         .remove("vnetInterfaces");
     spec["freebsd"].as_object_mut().unwrap().remove("devices");
     spec["root"]["readonly"] = json!(true);
+    // The spec's createRuntime and poststop hook.
+    host.sim
+        .with_machine(|m| {
+            m.procs.programs.insert(
+                "/usr/local/libexec/zelle-net".into(),
+                Program::Script(Script::exits(0)),
+            )
+        })
+        .unwrap();
     let web3 = request(&host, "web3", spec);
     std::fs::write(
         format!("{}/usr/local/bin/httpd", web3.rootfs[0].source),

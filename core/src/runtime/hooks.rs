@@ -3,10 +3,18 @@
 use super::error::{BundleError, Warnings};
 use super::json::{join, typed};
 use super::process::check_env;
+use crate::kernel::process::{StdioFd, Wait};
+use crate::kernel::{Errno, ExitStatus, Jid, Kernel, Op, ProcessSpec, Signal, Stdio};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::time::Duration;
+
+/// How long a hook without a `timeout` may run. The spec sets no default; a hook that never
+/// ends would hold the container's create forever, so zelle stops it after this.
+pub const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// One hook (`hooks.<kind>[i]`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HookPlan {
     /// Absolute, on the host (createContainer and startContainer: inside the container).
     pub path: String,
@@ -80,4 +88,54 @@ fn read_hook(hook: &oci_spec::runtime::Hook, from: &str) -> Result<HookPlan, Bun
         timeout,
         from: from.to_string(),
     })
+}
+
+impl HookPlan {
+    /// Run the hook and wait for it: on the host, or inside jail `jail` (its path then
+    /// resolves in the container's root), with the container's OCI state JSON on stdin. A
+    /// hook that outlives its timeout is killed. The error names the hook (`hooks.poststart[1]`).
+    pub fn run<K: Kernel + ?Sized>(
+        &self,
+        kernel: &K,
+        jail: Option<Jid>,
+        state_json: &[u8],
+    ) -> Result<(), String> {
+        // The spec's `args` include argv[0]; execve(2) here takes the path as argv[0].
+        let mut args = vec![self.path.clone()];
+        args.extend(self.args.iter().skip(1).cloned());
+        let spec = ProcessSpec {
+            jail,
+            args,
+            env: self.env.clone(),
+            cwd: "/".into(),
+            stdio: Stdio {
+                stdin: StdioFd::Data(state_json.to_vec()),
+                ..Stdio::default()
+            },
+            ..ProcessSpec::default()
+        };
+        let failed = |what: String| format!("{}: {} {what}", self.from, self.path);
+        let pid = kernel
+            .spawn(&spec)
+            .map_err(|e| failed(format!("did not start: {e}")))?
+            .pid;
+        let timeout = self
+            .timeout
+            .map_or(DEFAULT_HOOK_TIMEOUT, |s| Duration::from_secs(u64::from(s)));
+        let status = match kernel.wait(pid, Wait::For(timeout)) {
+            Ok(Some(status)) => status,
+            Ok(None) => {
+                let _ = kernel.signal(pid, Signal::SIGKILL);
+                let _ = kernel.wait(pid, Wait::Block);
+                return Err(failed(format!("timed out after {} s", timeout.as_secs())));
+            }
+            Err(e) if e.is(Op::Wait, Errno::ECHILD) => return Ok(()),
+            Err(e) => return Err(failed(format!("could not be waited for: {e}"))),
+        };
+        match status {
+            ExitStatus::Exited(0) => Ok(()),
+            ExitStatus::Exited(code) => Err(failed(format!("exited with {code}"))),
+            ExitStatus::Signaled(sig) => Err(failed(format!("was killed by {sig:?}"))),
+        }
+    }
 }

@@ -18,14 +18,15 @@ use super::rootfs::{self, RootfsMount};
 use super::state::{ContainerState, ContainerStore, MountRecord, ProcessRecord, Status};
 use super::teardown::tear_down;
 use crate::kernel::jail::LINUX64_MODULE;
-use crate::kernel::process::ExitStatus;
+use crate::kernel::process::{ExitStatus, ProcessInfo, RunState, Spawned, WindowSize};
 use crate::kernel::rctl::RctlRule;
 use crate::kernel::{
     Errno, FileType, JailFlags, Jid, Kernel, KernelError, MountRequest, Op, Pid, Signal, Stdio,
     SysctlValue, Wait,
 };
 use crate::network::{AttachRequest, Dns, NetStore, Networks};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
+use std::os::fd::BorrowedFd;
 use std::sync::{Arc, Mutex};
 
 /// What the runtime needs to know of its host.
@@ -106,6 +107,7 @@ pub struct Runtime<K: ?Sized, S, N> {
     /// The processes this runtime started whose exit it has not seen: only their parent can
     /// wait for them.
     live: Mutex<BTreeMap<Pid, Watched>>,
+    warnings: Mutex<Vec<String>>,
 }
 
 /// Whose process a pid is.
@@ -123,6 +125,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             config,
             plans: Mutex::new(BTreeMap::new()),
             live: Mutex::new(BTreeMap::new()),
+            warnings: Mutex::new(Vec::new()),
         }
     }
 
@@ -164,7 +167,9 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         })?;
         let name = jail_name(id)?;
         let mut state = ContainerState::new(id, &request.bundle, &spec.root.path);
+        state.oci_version = spec.oci_version.clone();
         state.annotations = spec.annotations.clone();
+        state.poststop = spec.hooks.poststop.clone();
         self.store.insert(&state)?;
 
         let mut creation = Creation {
@@ -187,6 +192,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     /// Undo a failed create from its record; the record goes only when nothing is left.
     fn undo_create(&self, mut state: ContainerState, first: RuntimeError) -> RuntimeError {
         let leftovers = tear_down(&self.networks, &mut state);
+        self.poststop(&mut state);
         if leftovers.is_empty() {
             if let Err(e) = self.store.remove(&state.id) {
                 return RuntimeError::UndoIncomplete {
@@ -212,20 +218,27 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             .ok_or_else(|| RuntimeError::NotFound(id.to_string()))
     }
 
-    /// Start the init inside the jail.
-    pub fn start(&self, id: &str, stdio: Stdio) -> Result<Pid, RuntimeError> {
+    /// Start the init inside the jail. With `process.terminal` the answer holds the pty's
+    /// master, which the caller owns (it copies the container's I/O and resizes through it).
+    pub fn start(&self, id: &str, stdio: Stdio) -> Result<Spawned, RuntimeError> {
         let mut state = self.load(id)?;
         let plan = self.plan(id)?;
         if state.status != Status::Created {
             return Err(wrong_state(&state, "start", "created"));
         }
+        // startContainer: inside the container, before its process (config.md, Lifecycle 7).
+        let json = state_json(&state, "created");
+        for hook in &plan.spec.hooks.start_container {
+            hook.run(self.kernel(), state.jid, &json)
+                .map_err(|reason| refused(id, reason))?;
+        }
         let mut spec = plan.spec.process.to_process_spec(state.jid, stdio);
         spec.args[0] = plan.executable.clone();
-        let pid = self
+        let spawned = self
             .kernel()
             .spawn(&spec)
-            .map_err(|source| kernel_error(id, "start the init (process.args)", source))?
-            .pid;
+            .map_err(|source| kernel_error(id, "start the init (process.args)", source))?;
+        let pid = spawned.pid;
         self.live().insert(
             pid,
             Watched {
@@ -236,17 +249,23 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         state.init = Some(ProcessRecord { pid, exit: None });
         state.status = Status::Running;
         self.store.save(&state)?;
-        Ok(pid)
+        let json = state_json(&state, "running");
+        for hook in &plan.spec.hooks.poststart {
+            if let Err(e) = hook.run(self.kernel(), None, &json) {
+                self.warn(format!("container {id:?}: {e}"));
+            }
+        }
+        Ok(spawned)
     }
 
-    /// Start another process in a running container.
+    /// Start another process in a running container (its own user, cwd, env and terminal).
     pub fn exec(
         &self,
         id: &str,
         exec_id: &str,
         process: &ProcessPlan,
         stdio: Stdio,
-    ) -> Result<Pid, RuntimeError> {
+    ) -> Result<Spawned, RuntimeError> {
         let mut state = self.load(id)?;
         if state.status != Status::Running {
             return Err(wrong_state(&state, "exec", "running"));
@@ -259,11 +278,11 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         }
         let mut spec = process.to_process_spec(state.jid, stdio);
         spec.args[0] = find_executable(self.kernel(), id, &state.root, process)?;
-        let pid = self
+        let spawned = self
             .kernel()
             .spawn(&spec)
-            .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?
-            .pid;
+            .map_err(|source| kernel_error(id, &format!("exec {exec_id:?}"), source))?;
+        let pid = spawned.pid;
         self.live().insert(
             pid,
             Watched {
@@ -275,7 +294,20 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             .execs
             .insert(exec_id.to_string(), ProcessRecord { pid, exit: None });
         self.store.save(&state)?;
-        Ok(pid)
+        Ok(spawned)
+    }
+
+    /// Resize a terminal `start` or `exec` handed out (TIOCSWINSZ; the kernel sends the
+    /// process SIGWINCH).
+    pub fn resize(
+        &self,
+        id: &str,
+        master: BorrowedFd<'_>,
+        size: WindowSize,
+    ) -> Result<(), RuntimeError> {
+        self.kernel()
+            .resize_terminal(master, size)
+            .map_err(|source| kernel_error(id, "resize the terminal", source))
     }
 
     /// Send `signal` to the init (or exec `exec_id`), or with `all` to every process of the
@@ -292,10 +324,11 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             .jid
             .ok_or_else(|| wrong_state(&state, "kill", "running"))?;
         if all {
-            for pid in self.live_processes(id, jid)? {
-                self.signal_one(id, pid, signal)?;
-            }
-            return Ok(());
+            return self
+                .kernel()
+                .signal_jail(jid, signal)
+                .map(|_| ())
+                .map_err(|source| kernel_error(id, "signal every process", source));
         }
         let record = match exec_id {
             None => state.init.as_ref(),
@@ -318,25 +351,23 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         }
     }
 
-    fn live_processes(&self, id: &str, jid: Jid) -> Result<Vec<Pid>, RuntimeError> {
-        let listed = self
-            .kernel()
+    fn jail_processes(&self, id: &str, jid: Jid) -> Result<Vec<ProcessInfo>, RuntimeError> {
+        self.kernel()
             .jail_processes(jid)
-            .map_err(|source| kernel_error(id, "list the processes", source))?;
-        Ok(listed.into_iter().map(|p| p.pid).collect())
+            .map_err(|source| kernel_error(id, "list the processes", source))
     }
 
-    /// The container's processes (what `ctr task ps` lists).
-    pub fn processes(&self, id: &str) -> Result<Vec<Pid>, RuntimeError> {
+    /// The container's processes with their states (what `ctr task ps` lists).
+    pub fn processes(&self, id: &str) -> Result<Vec<ProcessInfo>, RuntimeError> {
         let state = self.load(id)?;
         match state.jid {
-            Some(jid) => self.live_processes(id, jid),
+            Some(jid) => self.jail_processes(id, jid),
             None => Ok(Vec::new()),
         }
     }
 
-    /// Stop every process of the container, again until no new one appears (a process may
-    /// fork while its siblings are being stopped).
+    /// Stop every process of the container, again until all are stopped (a process may fork
+    /// while its siblings are being stopped).
     pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
         let mut state = self.load(id)?;
         if state.status != Status::Running || state.paused {
@@ -345,16 +376,18 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let jid = state
             .jid
             .ok_or_else(|| wrong_state(&state, "pause", "running"))?;
-        let mut stopped = BTreeSet::new();
         for _ in 0..PAUSE_ROUNDS {
-            let now: BTreeSet<Pid> = self.live_processes(id, jid)?.into_iter().collect();
-            let new: Vec<Pid> = now.difference(&stopped).copied().collect();
-            if new.is_empty() {
+            let running: Vec<Pid> = self
+                .jail_processes(id, jid)?
+                .into_iter()
+                .filter(|p| matches!(p.state, RunState::Running | RunState::Sleeping))
+                .map(|p| p.pid)
+                .collect();
+            if running.is_empty() {
                 break;
             }
-            for pid in new {
+            for pid in running {
                 self.signal_one(id, pid, Signal::SIGSTOP)?;
-                stopped.insert(pid);
             }
         }
         state.paused = true;
@@ -369,9 +402,9 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             return Err(wrong_state(&state, "resume", "paused"));
         }
         if let Some(jid) = state.jid {
-            for pid in self.live_processes(id, jid)? {
-                self.signal_one(id, pid, Signal::SIGCONT)?;
-            }
+            self.kernel()
+                .signal_jail(jid, Signal::SIGCONT)
+                .map_err(|source| kernel_error(id, "continue every process", source))?;
         }
         state.paused = false;
         self.store.save(&state)?;
@@ -440,24 +473,31 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
 
     /// The OCI state of container `id`.
     pub fn state(&self, id: &str) -> Result<OciState, RuntimeError> {
-        let state = self.load(id)?;
-        let oci_version = self
-            .plans()
-            .get(id)
-            .map(|p| p.spec.oci_version.clone())
-            .unwrap_or_else(|| "1.2.0".into());
-        Ok(OciState {
-            oci_version,
-            id: state.id.clone(),
-            status: state.status.oci_word(state.paused).to_string(),
-            pid: state
-                .init
-                .as_ref()
-                .filter(|r| r.exit.is_none())
-                .map(|r| r.pid.0),
-            bundle: state.bundle.clone(),
-            annotations: state.annotations.clone(),
-        })
+        Ok(oci_state(&self.load(id)?))
+    }
+
+    /// Settings not carried out and hooks that failed where the spec says only to warn
+    /// (poststart, poststop), since the last call; the caller logs them.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn warn(&self, warning: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(warning);
+    }
+
+    /// Run the poststop hooks once: a failure is a warning (runtime-spec config.md).
+    fn poststop(&self, state: &mut ContainerState) {
+        let hooks = std::mem::take(&mut state.poststop);
+        let json = state_json(state, "stopped");
+        for hook in &hooks {
+            if let Err(e) = hook.run(self.kernel(), None, &json) {
+                self.warn(format!("container {:?}: {e}", state.id));
+            }
+        }
     }
 
     /// Delete container `id`: from its record alone, whatever state it was left in, unless
@@ -480,6 +520,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
                 leftovers,
             });
         }
+        self.poststop(&mut state);
         self.store.remove(id)?;
         self.plans().remove(id);
         Ok(state.init.and_then(|r| r.exit))
@@ -538,6 +579,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
         let jid = self.make_jail(spec, name)?;
         self.attach_network(spec, jid)?;
         self.set_limits(spec, name)?;
+        self.create_hooks(spec)?;
         Ok((jid, executable))
     }
 
@@ -693,6 +735,25 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
         })
     }
 
+    /// prestart and createRuntime, then createContainer, once the jail and its network exist.
+    /// All run on the host: a jail has no namespace a host program could enter while keeping
+    /// its host path, so createContainer runs where createRuntime does (a departure from
+    /// config.md, which wants it in the container's namespaces).
+    fn create_hooks(&self, spec: &BundleSpec) -> Result<(), RuntimeError> {
+        let json = state_json(&self.state, "creating");
+        let hooks = &spec.hooks;
+        for hook in hooks
+            .prestart
+            .iter()
+            .chain(&hooks.create_runtime)
+            .chain(&hooks.create_container)
+        {
+            hook.run(self.kernel(), None, &json)
+                .map_err(|reason| refused(self.id(), reason))?;
+        }
+        Ok(())
+    }
+
     /// Record that limits exist, then add them, one rctl rule per limit.
     fn set_limits(&mut self, spec: &BundleSpec, name: &str) -> Result<(), RuntimeError> {
         if spec.limits.is_empty() {
@@ -770,6 +831,29 @@ fn find_executable<K: Kernel + ?Sized>(
             "process.args[0]: {arg0:?} is not found along PATH {path:?} in the container's root"
         ),
     ))
+}
+
+/// The OCI state of a record.
+fn oci_state(state: &ContainerState) -> OciState {
+    OciState {
+        oci_version: state.oci_version.clone(),
+        id: state.id.clone(),
+        status: state.status.oci_word(state.paused).to_string(),
+        pid: state
+            .init
+            .as_ref()
+            .filter(|r| r.exit.is_none())
+            .map(|r| r.pid.0),
+        bundle: state.bundle.clone(),
+        annotations: state.annotations.clone(),
+    }
+}
+
+/// The state JSON a hook reads on stdin, with the status of its point in the lifecycle.
+fn state_json(state: &ContainerState, status: &str) -> Vec<u8> {
+    let mut oci = oci_state(state);
+    oci.status = status.to_string();
+    serde_json::to_vec(&oci).unwrap_or_default()
 }
 
 fn kernel_error(id: &str, during: &str, source: KernelError) -> RuntimeError {

@@ -6,6 +6,7 @@
 //! `core` reads no files, so the store is a trait: [`MemoryContainerStore`] here for tests
 //! and benches, a directory of fsynced JSON files in the shim.
 
+use super::hooks::HookPlan;
 use crate::kernel::{ExitStatus, Jid, Pid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -78,9 +79,14 @@ pub struct ContainerState {
     /// Exec processes by their exec id.
     #[serde(default)]
     pub execs: BTreeMap<String, ProcessRecord>,
-    /// The bundle's annotations, for the OCI state.
+    /// The bundle's `ociVersion` and annotations, for the OCI state.
+    #[serde(default)]
+    pub oci_version: String,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The poststop hooks, run by whichever delete ends the container.
+    #[serde(default)]
+    pub poststop: Vec<HookPlan>,
 }
 
 impl ContainerState {
@@ -98,7 +104,9 @@ impl ContainerState {
             limits: false,
             init: None,
             execs: BTreeMap::new(),
+            oci_version: String::new(),
             annotations: BTreeMap::new(),
+            poststop: Vec::new(),
         }
     }
 }
