@@ -357,3 +357,44 @@ fn a_terminal_init_hands_back_the_master_with_its_size_and_resizes() {
     host.runtime.delete("tty").unwrap();
     assert_eq!(host.problems(), Vec::<String>::new());
 }
+
+#[test]
+fn the_runtime_as_reaper_collects_a_containers_orphans() {
+    use zelle_sim::process::{Program, Script};
+    let host = Host::new(12);
+    // An init that starts a server in the background and exits at once.
+    host.sim
+        .with_machine(|m| {
+            let mut forker = Script::exits(0);
+            forker.forks = vec![vec![SERVER.to_string()]];
+            m.procs
+                .programs
+                .insert("/usr/local/bin/forker".into(), Program::Script(forker));
+        })
+        .unwrap();
+    host.runtime.become_reaper().unwrap();
+    let request = host.bundle("orph", config(&["forker"]));
+    std::fs::write(
+        format!("{}/usr/local/bin/forker", request.rootfs[0].source),
+        b"",
+    )
+    .unwrap();
+    let jid = host.runtime.create(&request).unwrap().jid;
+    host.runtime.start("orph", stdio()).unwrap();
+    let exits = host.runtime.reap().unwrap();
+    assert_eq!(exits.len(), 1, "the init exited");
+    // The server was orphaned to us; killed, it is a zombie that only we can reap.
+    let orphan = host.sim.jail_processes(jid).unwrap();
+    assert_eq!(orphan.len(), 1);
+    host.runtime
+        .kill("orph", None, Signal::SIGKILL, true)
+        .unwrap();
+    assert_eq!(
+        host.sim.jail_processes(jid).unwrap()[0].state,
+        RunState::Zombie
+    );
+    host.runtime.reap().unwrap();
+    assert!(host.sim.jail_processes(jid).unwrap().is_empty());
+    host.runtime.delete("orph").unwrap();
+    assert_eq!(host.problems(), Vec::<String>::new());
+}

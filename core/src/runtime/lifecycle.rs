@@ -107,6 +107,9 @@ pub struct Runtime<K: ?Sized, S, N> {
     /// The processes this runtime started whose exit it has not seen: only their parent can
     /// wait for them.
     live: Mutex<BTreeMap<Pid, Watched>>,
+    /// The jails of the containers this runtime started processes in, by container: where
+    /// its adopted orphans live.
+    started: Mutex<BTreeMap<String, Jid>>,
     warnings: Mutex<Vec<String>>,
 }
 
@@ -125,6 +128,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             config,
             plans: Mutex::new(BTreeMap::new()),
             live: Mutex::new(BTreeMap::new()),
+            started: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
         }
     }
@@ -147,6 +151,10 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
 
     fn live(&self) -> std::sync::MutexGuard<'_, BTreeMap<Pid, Watched>> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn started(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Jid>> {
+        self.started.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn load(&self, id: &str) -> Result<ContainerState, RuntimeError> {
@@ -246,6 +254,9 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
                 exec_id: None,
             },
         );
+        if let Some(jid) = state.jid {
+            self.started().insert(id.to_string(), jid);
+        }
         state.init = Some(ProcessRecord { pid, exit: None });
         state.status = Status::Running;
         self.store.save(&state)?;
@@ -446,9 +457,37 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             }
             exits.push(exit);
         }
+        self.reap_orphans();
         match first_error {
             Some(error) => Err(error),
             None => Ok(exits),
+        }
+    }
+
+    /// Make this process the reaper of what it starts from now on (procctl
+    /// PROC_REAP_ACQUIRE): a container's orphans become its children, and `reap` collects
+    /// them, so none stays a zombie holding its jail.
+    pub fn become_reaper(&self) -> Result<(), RuntimeError> {
+        match self.kernel().acquire_reaper() {
+            Err(e) if e.is(Op::AcquireReaper, Errno::EBUSY) => Ok(()),
+            other => other.map_err(|source| kernel_error("-", "become the reaper", source)),
+        }
+    }
+
+    /// Collect the zombies of the containers this runtime started processes in that are not
+    /// its own processes: orphans adopted as their reaper. One that is not ours (ECHILD) is
+    /// left to its parent.
+    fn reap_orphans(&self) {
+        let jails: Vec<Jid> = self.started().values().copied().collect();
+        for jid in jails {
+            let Ok(listed) = self.kernel().jail_processes(jid) else {
+                continue;
+            };
+            for process in listed.iter().filter(|p| p.state == RunState::Zombie) {
+                if !self.live().contains_key(&process.pid) {
+                    let _ = self.kernel().wait(process.pid, Wait::NoHang);
+                }
+            }
         }
     }
 
@@ -513,6 +552,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let leftovers = tear_down(&self.networks, &mut state);
         // Teardown reaped what the jail's removal killed.
         self.live().retain(|_, w| w.id != id);
+        self.started().remove(id);
         if !leftovers.is_empty() {
             self.store.save(&state)?;
             return Err(RuntimeError::TeardownIncomplete {

@@ -7,7 +7,7 @@
 //! last made first.
 
 use super::state::{ContainerState, MountRecord};
-use crate::kernel::process::ExitStatus;
+use crate::kernel::process::{ExitStatus, Wait};
 use crate::kernel::{Errno, JailFlags, JailKey, Kernel, KernelError, MountFlags, Op, RctlFilter};
 use crate::network::{NetStore, Networks};
 
@@ -60,10 +60,18 @@ fn remove_jail<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) -> Re
         Ok(info) if state.jid.is_some_and(|jid| jid != info.jid) => {}
         Ok(info) if state.jid.is_none() && info.path != state.root => {}
         Ok(info) => {
+            // The processes, zombies too, before the removal kills them: the orphans among
+            // them may be ours to reap (we were their reaper).
+            let processes = kernel.jail_processes(info.jid).unwrap_or_default();
             if let Err(e) = kernel.jail_remove(info.jid) {
                 if !e.is(Op::JailRemove, Errno::EINVAL) {
                     return Err(format!("jail {name:?}: {e}"));
                 }
+            }
+            reap(kernel, state);
+            for process in processes {
+                // ECHILD: not ours; another reaper collects it.
+                let _ = kernel.wait(process.pid, Wait::Block);
             }
         }
         Err(e) if e.is(Op::JailGet, Errno::ENOENT) => {}
