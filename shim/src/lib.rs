@@ -2,8 +2,10 @@
 //!
 //! The containerd protocol layer will live here too; `core` holds the policy.
 
+pub mod container_store;
 pub mod net_store;
 pub mod state_file;
 
+pub use container_store::FileContainerStore;
 pub use net_store::{load_networks, FileNetStore};
 pub use state_file::StateFile;

@@ -77,17 +77,7 @@ impl<T: Serialize + DeserializeOwned + Default> StateFile<T> {
     }
 
     fn write(&self, bytes: &[u8]) -> io::Result<()> {
-        let tmp = self.sibling(".tmp");
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, &self.path)?;
-        // The rename is only durable once the directory entry is.
-        let dir = match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()
+        replace_durably(&self.path, &self.sibling(".tmp"), bytes)
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
@@ -99,6 +89,30 @@ impl<T: Serialize + DeserializeOwned + Default> StateFile<T> {
 
 fn to_json<T: Serialize>(state: &T) -> io::Result<Vec<u8>> {
     serde_json::to_vec_pretty(state).map_err(io::Error::other)
+}
+
+/// Replace `path` with `bytes`: written to `tmp` and fsynced, renamed over `path`, and the
+/// directory fsynced, so that after a crash `path` holds the old bytes or the new, never half.
+pub(crate) fn replace_durably(path: &Path, tmp: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_synced(tmp, bytes)?;
+    fs::rename(tmp, path)?;
+    sync_dir_of(path)
+}
+
+/// Create `path` with `bytes`, synced to disk.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// fsync the directory holding `path`: a rename, link or unlink is durable only then.
+pub(crate) fn sync_dir_of(path: &Path) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -132,7 +132,7 @@ impl Machine {
     /// What exit1 does to the children of an OS process that died: each goes to its reaper,
     /// which is init, since the dead process was the reaper it had acquired; init reaps the
     /// zombies at once (kern_exit.c exit1, proc_reap). The process stops being a reaper.
-    fn caller_exited(&mut self, caller: u32) {
+    pub(crate) fn caller_exited(&mut self, caller: u32) {
         use crate::process::Parent;
         for p in self.procs.procs.values_mut() {
             if p.parent == Parent::Caller(caller) {
@@ -147,5 +147,32 @@ impl Machine {
             .retain(|_, p| p.is_live() || p.parent != Parent::Init);
         self.procs.reapers.remove(&caller);
         self.settle_jails();
+    }
+
+    /// The OS processes that drive a shared machine come and go unseen: one found gone
+    /// (kill(pid, 0) answers ESRCH) has exited, and exit1 happens to its children now.
+    pub(crate) fn forget_gone_callers(&mut self) {
+        use crate::process::Parent;
+        let callers: std::collections::BTreeSet<u32> = self
+            .procs
+            .procs
+            .values()
+            .flat_map(|p| [p.parent, p.reaper])
+            .filter_map(|parent| match parent {
+                Parent::Caller(pid) => Some(pid),
+                _ => None,
+            })
+            .chain(self.procs.reapers.iter().copied())
+            .collect();
+        for caller in callers {
+            let Ok(pid) = i32::try_from(caller) else {
+                continue;
+            };
+            let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                == Err(nix::errno::Errno::ESRCH);
+            if gone {
+                self.caller_exited(caller);
+            }
+        }
     }
 }

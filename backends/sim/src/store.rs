@@ -49,6 +49,7 @@ impl Store {
                 let _lock = lock(path)?;
                 let mut machine = load(path)?.unwrap_or_else(|| Machine::new(config.clone()));
                 let before = machine.clone();
+                machine.forget_gone_callers();
                 let value = f(&mut machine);
                 if machine != before {
                     save(path, &machine)?;
