@@ -33,7 +33,7 @@ fn a_container_runs_its_init_and_delete_leaves_the_machine_as_it_was() {
         assert!(after_create.contains(&line), "{line}\n{after_create}");
     }
     let info = host
-        .sim
+        .sim()
         .jail_get(&JailKey::Name("web".into()), JailFlags::default())
         .unwrap();
     assert_eq!(info.jid, created.jid);
@@ -69,7 +69,7 @@ fn the_init_is_found_along_path_inside_the_root_and_runs_in_the_jail() {
     let request = host.bundle("svc", config(&["server", "--port", "80"]));
     let created = host.runtime.create(&request).unwrap();
     let pid = host.runtime.start("svc", stdio()).unwrap().pid;
-    let snapshot = host.sim.snapshot();
+    let snapshot = host.sim().snapshot();
     let proc = &snapshot.procs.procs[&pid];
     assert_eq!(proc.jail, created.jid);
     assert_eq!(proc.args, vec![SERVER, "--port", "80"]);
@@ -133,7 +133,7 @@ fn pause_stops_every_process_and_resume_continues_them() {
     exits.sort_by_key(|e| e.pid);
     assert_eq!(exits.len(), 2);
     assert_eq!(exits[1].exec_id.as_deref(), Some("e1"));
-    assert!(host.sim.jail_processes(created.jid).unwrap().is_empty());
+    assert!(host.sim().jail_processes(created.jid).unwrap().is_empty());
     host.runtime.delete("p").unwrap();
     assert_eq!(host.problems(), Vec::<String>::new());
 }
@@ -363,7 +363,7 @@ fn the_runtime_as_reaper_collects_a_containers_orphans() {
     use zelle_sim::process::{Program, Script};
     let host = Host::new(12);
     // An init that starts a server in the background and exits at once.
-    host.sim
+    host.sim()
         .with_machine(|m| {
             let mut forker = Script::exits(0);
             forker.forks = vec![vec![SERVER.to_string()]];
@@ -384,17 +384,17 @@ fn the_runtime_as_reaper_collects_a_containers_orphans() {
     let exits = host.runtime.reap().unwrap();
     assert_eq!(exits.len(), 1, "the init exited");
     // The server was orphaned to us; killed, it is a zombie that only we can reap.
-    let orphan = host.sim.jail_processes(jid).unwrap();
+    let orphan = host.sim().jail_processes(jid).unwrap();
     assert_eq!(orphan.len(), 1);
     host.runtime
         .kill("orph", None, Signal::SIGKILL, true)
         .unwrap();
     assert_eq!(
-        host.sim.jail_processes(jid).unwrap()[0].state,
+        host.sim().jail_processes(jid).unwrap()[0].state,
         RunState::Zombie
     );
     host.runtime.reap().unwrap();
-    assert!(host.sim.jail_processes(jid).unwrap().is_empty());
+    assert!(host.sim().jail_processes(jid).unwrap().is_empty());
     host.runtime.delete("orph").unwrap();
     assert_eq!(host.problems(), Vec::<String>::new());
 }

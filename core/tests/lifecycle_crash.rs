@@ -29,7 +29,7 @@ fn full_request(host: &Host, id: &str) -> CreateRequest {
 }
 
 fn host(seed: u64) -> Host {
-    let host = Host::with_config(SimConfig {
+    let host = Host::typed(SimConfig {
         seed,
         racct_enable: true,
         ..SimConfig::default()
@@ -41,9 +41,9 @@ fn host(seed: u64) -> Host {
 
 /// Run `step` with the kernel set to kill it after `n` calls; true when it died.
 fn dies(host: &Host, n: u64, step: impl FnOnce()) -> bool {
-    host.sim.die_after_calls(Some(n));
+    host.sim().die_after_calls(Some(n));
     let outcome = catch_unwind(AssertUnwindSafe(step));
-    host.sim.die_after_calls(None);
+    host.sim().die_after_calls(None);
     match outcome {
         Ok(()) => false,
         Err(payload) if payload.is::<SimulatedDeath>() => true,

@@ -98,7 +98,9 @@ fn a_linux_image_as_nerdctl_writes_it() {
     assert!(err.contains("kldload linux64"), "{err}");
     assert!(err.contains("annotations[\"nerdctl/platform\"]"), "{err}");
 
-    host.sim.with_machine(|m| m.load_module("linux64")).unwrap();
+    host.sim()
+        .with_machine(|m| m.load_module("linux64"))
+        .unwrap();
     let created = host
         .runtime
         .create(&request(&host, "alp2", nerdctl))
@@ -142,7 +144,7 @@ fn a_spec_with_a_freebsd_section() {
     spec["freebsd"].as_object_mut().unwrap().remove("devices");
     spec["root"]["readonly"] = json!(true);
     // The spec's createRuntime and poststop hook.
-    host.sim
+    host.sim()
         .with_machine(|m| {
             m.procs.programs.insert(
                 "/usr/local/libexec/zelle-net".into(),

@@ -15,7 +15,7 @@ const SLOW: &str = "/hooks/slow";
 
 fn host(seed: u64) -> Host {
     let host = Host::new(seed);
-    host.sim
+    host.sim()
         .with_machine(|m| {
             let programs = &mut m.procs.programs;
             programs.insert(OK.into(), Program::Script(Script::exits(0)));
@@ -37,7 +37,7 @@ fn with_hooks(hooks: Value) -> Value {
 
 /// The spawns the machine traced, as their argument text.
 fn spawns(host: &Host) -> Vec<String> {
-    host.sim
+    host.sim()
         .snapshot()
         .trace
         .iter()
@@ -117,7 +117,7 @@ fn a_failing_create_hook_fails_create_and_undoes_it() {
 #[test]
 fn a_hook_that_times_out_is_killed_and_fails_its_step() {
     let host = host(3);
-    let clock = host.sim.snapshot().clock_ms;
+    let clock = host.sim().snapshot().clock_ms;
     create_fails(
         &host,
         "t",
@@ -125,7 +125,7 @@ fn a_hook_that_times_out_is_killed_and_fails_its_step() {
         &["hooks.createContainer[0]", "timed out after 2 s"],
     );
     // Two seconds of simulated time, not two minutes.
-    assert_eq!(host.sim.snapshot().clock_ms - clock, 2000);
+    assert_eq!(host.sim().snapshot().clock_ms - clock, 2000);
 }
 
 #[test]
@@ -183,7 +183,9 @@ fn a_poststop_hook_runs_even_when_a_fresh_runtime_deletes() {
 fn hooks_read_the_state_json_on_stdin() {
     // A real program on the host (host-exec) copies its stdin to a file.
     let host = Host::new(7);
-    host.sim.with_machine(|m| m.procs.host_exec = true).unwrap();
+    host.sim()
+        .with_machine(|m| m.procs.host_exec = true)
+        .unwrap();
     let out = scratch(&host, "out").join("state.json");
     let script = format!("cat > {}", out.display());
     let request = host.bundle(

@@ -67,7 +67,7 @@ impl Run {
             FaultPlan::default()
         };
         self.host
-            .sim
+            .sim()
             .with_machine(|m| m.config.faults = plan)
             .unwrap();
     }
@@ -109,7 +109,7 @@ impl Run {
             }
             Step::Start(i) => runtime.start(IDS[i], Stdio::default()).map(|_| ()),
             Step::Exec(i) => {
-                let exec_id = format!("e{}", self.host.sim.calls_made());
+                let exec_id = format!("e{}", self.host.sim().calls_made());
                 runtime
                     .exec(IDS[i], &exec_id, &exec_plan(), Stdio::default())
                     .map(|_| ())

@@ -1,5 +1,10 @@
 //! Shared support for the runtime tests: a simulated machine, a runtime on it, and bundles in
 //! temporary directories whose roots hold the files a process lookup needs.
+//!
+//! The runtime drives the simulated machine through its typed door by default; with
+//! `ZELLE_RUNTIME_TEST_BACKEND=door` through the real FreeBSD backend (`FreeBsd<SimSyscalls>`),
+//! every request marshalled into the bytes the FreeBSD kernel takes and decoded by the
+//! simulator's ABI door. `scripts/test.sh` runs both.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -10,6 +15,8 @@ use zelle_core::network::{MemoryStore, Networks};
 use zelle_core::runtime::{
     CreateRequest, MemoryContainerStore, RootfsMount, Runtime, RuntimeConfig,
 };
+use zelle_freebsd::FreeBsd;
+use zelle_sim::abi::SimSyscalls;
 use zelle_sim::process::{Program, Script};
 use zelle_sim::{SimConfig, SimKernel};
 
@@ -19,8 +26,27 @@ pub type TestRuntime = Runtime<dyn Kernel, MemoryContainerStore, Arc<MemoryStore
 /// the simulated machine to run).
 pub const SERVER: &str = "/usr/local/bin/server";
 
+/// The backend the runtime drives.
+enum Backend {
+    Typed(Arc<SimKernel>),
+    Door(Arc<FreeBsd<SimSyscalls>>),
+}
+
+impl Backend {
+    fn kernel(&self) -> Arc<dyn Kernel> {
+        match self {
+            Backend::Typed(sim) => sim.clone(),
+            Backend::Door(door) => door.clone(),
+        }
+    }
+}
+
+fn over_the_abi_door() -> bool {
+    std::env::var("ZELLE_RUNTIME_TEST_BACKEND").is_ok_and(|b| b == "door")
+}
+
 pub struct Host {
-    pub sim: Arc<SimKernel>,
+    backend: Backend,
     pub runtime: TestRuntime,
     pub containers: MemoryContainerStore,
     pub net_store: Arc<MemoryStore>,
@@ -36,37 +62,61 @@ impl Host {
     }
 
     pub fn with_config(config: SimConfig) -> Self {
-        let sim = Arc::new(SimKernel::new(config));
-        sim.with_machine(|m| {
-            m.procs.programs.insert(
-                SERVER.to_string(),
-                Program::Script(Script::runs_until_signalled()),
-            );
-        })
-        .unwrap();
+        let sim = SimKernel::new(config);
+        let backend = if over_the_abi_door() {
+            Backend::Door(Arc::new(FreeBsd::new(SimSyscalls::new(sim))))
+        } else {
+            Backend::Typed(Arc::new(sim))
+        };
+        Host::on(backend)
+    }
+
+    /// Through the typed door whatever the environment says (the crash tests need the
+    /// machine's own death hook, which counts its typed calls).
+    pub fn typed(config: SimConfig) -> Self {
+        Host::on(Backend::Typed(Arc::new(SimKernel::new(config))))
+    }
+
+    fn on(backend: Backend) -> Self {
         let containers = MemoryContainerStore::default();
         let net_store = Arc::new(MemoryStore::default());
-        let runtime = runtime_on(&sim, &containers, &net_store);
-        Host {
-            sim,
-            runtime,
+        let host = Host {
+            runtime: runtime_on(backend.kernel(), &containers, &net_store),
             containers,
             net_store,
+            backend,
             dir: tempfile::tempdir().expect("a temporary directory"),
+        };
+        host.sim()
+            .with_machine(|m| {
+                m.procs.programs.insert(
+                    SERVER.to_string(),
+                    Program::Script(Script::runs_until_signalled()),
+                );
+            })
+            .unwrap();
+        host
+    }
+
+    /// The simulated machine behind either door.
+    pub fn sim(&self) -> &SimKernel {
+        match &self.backend {
+            Backend::Typed(sim) => sim,
+            Backend::Door(door) => door.syscalls().kernel(),
         }
     }
 
     /// A second runtime on the same machine and stores: what a fresh process finds.
     pub fn fresh_runtime(&self) -> TestRuntime {
-        runtime_on(&self.sim, &self.containers, &self.net_store)
+        runtime_on(self.backend.kernel(), &self.containers, &self.net_store)
     }
 
     pub fn dump(&self) -> String {
-        self.sim.snapshot().dump()
+        self.sim().snapshot().dump()
     }
 
     pub fn problems(&self) -> Vec<String> {
-        self.sim.snapshot().check_invariants()
+        self.sim().snapshot().check_invariants()
     }
 
     /// A bundle directory for container `id`: config.json from `config` (root.path set to
@@ -109,11 +159,10 @@ impl Host {
 }
 
 fn runtime_on(
-    sim: &Arc<SimKernel>,
+    kernel: Arc<dyn Kernel>,
     containers: &MemoryContainerStore,
     net_store: &Arc<MemoryStore>,
 ) -> TestRuntime {
-    let kernel: Arc<dyn Kernel> = sim.clone();
     Runtime::new(
         Networks::new(kernel, net_store.clone()),
         containers.clone(),
