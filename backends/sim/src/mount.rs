@@ -673,7 +673,10 @@ impl Machine {
             .namei(path)
             .map(|found| found.global)
             .unwrap_or_else(|_| path.to_string());
-        let Some(ix) = self.mounts.mounts.iter().rposition(|m| m.on == name) else {
+        let newest = self.mounts.points.get(&name).and_then(|ids| ids.last());
+        let Some(ix) =
+            newest.and_then(|id| self.mounts.mounts.binary_search_by_key(id, |m| m.id).ok())
+        else {
             return Err(fail(Errno::EINVAL));
         };
         let target = &self.mounts.mounts[ix];

@@ -97,10 +97,17 @@ pub struct JailState {
     /// finding the jail a path lies in costs the path's depth.
     #[serde(default)]
     pub roots: BTreeMap<String, BTreeSet<Jid>>,
+    /// The jails without `persist`, an index of `jails`: only they can start dying or leave
+    /// (a dying jail is never persistent), so settling looks at them alone.
+    #[serde(default)]
+    pub transient: BTreeSet<Jid>,
 }
 
 impl JailState {
     pub(crate) fn insert(&mut self, jail: Jail) {
+        if !jail.persist {
+            self.transient.insert(jail.jid);
+        }
         self.roots
             .entry(jail.path.clone())
             .or_default()
@@ -110,6 +117,7 @@ impl JailState {
 
     pub(crate) fn remove(&mut self, jid: Jid) -> Option<Jail> {
         let jail = self.jails.remove(&jid)?;
+        self.transient.remove(&jid);
         if let Some(jids) = self.roots.get_mut(&jail.path) {
             jids.remove(&jid);
             if jids.is_empty() {
@@ -117,6 +125,18 @@ impl JailState {
             }
         }
         Some(jail)
+    }
+
+    /// Set a jail's `persist`, keeping the index.
+    pub(crate) fn set_persist(&mut self, jid: Jid, persist: bool) {
+        if let Some(jail) = self.jails.get_mut(&jid) {
+            jail.persist = persist;
+            if persist {
+                self.transient.remove(&jid);
+            } else {
+                self.transient.insert(jid);
+            }
+        }
     }
 
     /// The index as `jails` says it should be.
@@ -309,8 +329,8 @@ impl Machine {
         for k in &killed {
             if let Some(j) = self.jails.jails.get_mut(k) {
                 j.dying = true;
-                j.persist = false;
             }
+            self.jails.set_persist(*k, false);
         }
         let victims: Vec<_> = self
             .procs
@@ -392,13 +412,7 @@ impl Machine {
         loop {
             // A persistent jail that is not dying holds a user reference of its own: only the
             // others can change, and most of the time there are none.
-            let candidates: BTreeSet<Jid> = self
-                .jails
-                .jails
-                .values()
-                .filter(|j| j.dying || !j.persist)
-                .map(|j| j.jid)
-                .collect();
+            let candidates = self.jails.transient.clone();
             if candidates.is_empty() {
                 return;
             }
@@ -524,6 +538,16 @@ impl Machine {
     pub(crate) fn check_jails(&self, problems: &mut Vec<String>) {
         if self.jails.roots != self.jails.roots_of_jails() {
             problems.push("jail roots index: out of step with allprison".into());
+        }
+        let transient: BTreeSet<Jid> = self
+            .jails
+            .jails
+            .values()
+            .filter(|j| !j.persist)
+            .map(|j| j.jid)
+            .collect();
+        if self.jails.transient != transient {
+            problems.push("transient jails index: out of step with allprison".into());
         }
         let refs = self.jail_refs(&self.jails.jails.keys().copied().collect());
         let mut alive_names = BTreeSet::new();

@@ -884,6 +884,9 @@ impl Machine {
                 }
             }
         }
+        if let Some(persist) = self.jails.jails.get(&jid).map(|j| j.persist) {
+            self.jails.set_persist(jid, persist);
+        }
     }
 }
 

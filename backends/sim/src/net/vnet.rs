@@ -159,8 +159,13 @@ impl Machine {
                 self.net.destroy(id);
             }
         }
-        let mut own = self.net.iface_ids();
-        own.retain(|id| self.net.iface(*id).home == vnet);
+        let own: Vec<_> = self
+            .net
+            .ifaces
+            .iter()
+            .filter(|(_, iface)| iface.home == vnet)
+            .map(|(id, _)| *id)
+            .collect();
         for id in own {
             if self.net.ifaces.contains_key(&id) {
                 self.net.destroy(id);
