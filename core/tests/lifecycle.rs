@@ -7,7 +7,9 @@ mod runtime_support;
 use runtime_support::*;
 use serde_json::json;
 use zelle_core::kernel::process::RunState;
-use zelle_core::kernel::{ExitStatus, JailFlags, JailKey, Jails, Pid, Processes, Signal, Stdio};
+use zelle_core::kernel::{
+    ExitStatus, JailFlags, JailKey, Jails, Mounts, Pid, Processes, Signal, Stdio,
+};
 use zelle_core::runtime::{ContainerStore, ProcessPlan, RuntimeError, Status};
 use zelle_sim::SimConfig;
 
@@ -397,4 +399,113 @@ fn the_runtime_as_reaper_collects_a_containers_orphans() {
     assert!(host.sim().jail_processes(jid).unwrap().is_empty());
     host.runtime.delete("orph").unwrap();
     assert_eq!(host.problems(), Vec::<String>::new());
+}
+
+#[test]
+fn a_fresh_runtime_deletes_a_container_whose_shim_died_while_it_ran() {
+    let host = Host::new(13);
+    let before = host.dump();
+    host.runtime
+        .create(&host.bundle("alive", config(&[SERVER])))
+        .unwrap();
+    host.runtime.start("alive", stdio()).unwrap();
+    // The shim is gone; containerd's `shim delete` runs in a new process.
+    let fresh = host.fresh_runtime();
+    // Its kill finds the init in the jail, so it may signal it.
+    fresh.kill("alive", None, Signal::SIGTERM, false).unwrap();
+    assert!(fresh.delete("alive").unwrap().is_some());
+    // The dead shim's runtime is this test's too: let it see the end it missed.
+    host.runtime.reap().unwrap();
+    assert_eq!(host.problems(), Vec::<String>::new());
+    assert_eq!(host.dump(), before);
+}
+
+#[test]
+fn a_jail_below_a_parent_gets_its_limits_under_its_full_name() {
+    let host = Host::with_config(SimConfig {
+        seed: 14,
+        racct_enable: true,
+        ..SimConfig::default()
+    });
+    let parent = zelle_core::kernel::JailParams {
+        name: Some("pods".into()),
+        path: Some("/".into()),
+        persist: Some(true),
+        children_max: Some(10),
+        ..Default::default()
+    };
+    host.sim().jail_set(&parent, JailFlags::CREATE).unwrap();
+    let before = host.dump();
+    let mut cfg = config(&["sh"]);
+    cfg["freebsd"] = json!({"jail": {"parent": "pods"}});
+    cfg["annotations"] = json!({"org.zelle.rctl": "maxproc=20"});
+    host.runtime.create(&host.bundle("web", cfg)).unwrap();
+    let dump = host.dump();
+    assert!(dump.contains("jail:pods.web:maxproc:deny=20"), "{dump}");
+    assert!(host
+        .sim()
+        .jail_get(&JailKey::Name("pods.web".into()), JailFlags::default())
+        .is_ok());
+    host.runtime.delete("web").unwrap();
+    assert_eq!(host.dump(), before);
+}
+
+#[test]
+fn a_mount_point_the_container_turned_into_a_link_out_is_not_unmounted_through_it() {
+    use zelle_core::runtime::state::MountRecord;
+    let host = Host::new(15);
+    let request = host.bundle("evil", config(&["sh"]));
+    host.runtime.create(&request).unwrap();
+    // A host mount the link will point at.
+    let victim = host.host_dir("victim");
+    host.sim()
+        .nmount(&zelle_core::kernel::MountRequest::new(
+            "tmpfs",
+            &victim,
+            Some("tmpfs"),
+        ))
+        .unwrap();
+    // On FreeBSD a mount moves with its renamed directory, and the container can put a link
+    // where the directory was. The simulated machine keeps mounts by path, so the record is
+    // given such a mount point by hand: a link inside the root to the host's path.
+    let root = format!("{}/rootfs", request.bundle);
+    let snapshot = &request.rootfs[0].source;
+    std::os::unix::fs::symlink(&victim, format!("{snapshot}/data")).unwrap();
+    let mut record = host.containers.load("evil").unwrap().unwrap();
+    record.mounts.push(MountRecord {
+        fstype: "tmpfs".into(),
+        on: format!("{root}/data"),
+    });
+    host.containers.save(&record).unwrap();
+    let err = host.runtime.delete("evil").unwrap_err().to_string();
+    assert!(err.contains("made its mount point a link"), "{err}");
+    let mounts = host.sim().list_mounts().unwrap();
+    assert!(
+        mounts.iter().any(|m| m.on == victim),
+        "the host's mount went"
+    );
+}
+
+#[test]
+fn two_starts_of_one_container_at_once_start_one_init() {
+    let host = Host::new(16);
+    host.runtime
+        .create(&host.bundle("race", config(&[SERVER])))
+        .unwrap();
+    let results: Vec<bool> = std::thread::scope(|s| {
+        let starts: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| host.runtime.start("race", stdio()).is_ok()))
+            .collect();
+        starts.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
+    let record = host.runtime.state("race").unwrap();
+    let processes = host.runtime.processes("race").unwrap();
+    assert_eq!(processes.len(), 1);
+    assert_eq!(record.pid, Some(processes[0].pid.0));
+    host.runtime
+        .kill("race", None, Signal::SIGKILL, false)
+        .unwrap();
+    host.runtime.reap().unwrap();
+    host.runtime.delete("race").unwrap();
 }

@@ -4,7 +4,7 @@ use super::error::{BundleError, Warnings};
 use super::json::{join, typed};
 use super::process::check_env;
 use crate::kernel::process::{StdioFd, Wait};
-use crate::kernel::{Errno, ExitStatus, Jid, Kernel, Op, ProcessSpec, Signal, Stdio};
+use crate::kernel::{ExitStatus, Jid, Kernel, ProcessSpec, Signal, Stdio};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -129,7 +129,7 @@ impl HookPlan {
                 let _ = kernel.wait(pid, Wait::Block);
                 return Err(failed(format!("timed out after {} s", timeout.as_secs())));
             }
-            Err(e) if e.is(Op::Wait, Errno::ECHILD) => return Ok(()),
+            // ECHILD too: its status went to another waiter, and an unknown end is no success.
             Err(e) => return Err(failed(format!("could not be waited for: {e}"))),
         };
         match status {

@@ -111,6 +111,10 @@ pub struct Runtime<K: ?Sized, S, N> {
     /// its adopted orphans live.
     started: Mutex<BTreeMap<String, Jid>>,
     warnings: Mutex<Vec<String>>,
+    /// One lock per container: every step that reads a record, calls the kernel and writes the
+    /// record back holds it, so two steps of one container never interleave (containerd
+    /// calls concurrently, and the reaper records exits from its own thread).
+    locks: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
 }
 
 /// Whose process a pid is.
@@ -130,6 +134,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             live: Mutex::new(BTreeMap::new()),
             started: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
+            locks: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -153,6 +158,12 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Container `id`'s lock (see `locks`).
+    fn lock_of(&self, id: &str) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(id.to_string()).or_default().clone()
+    }
+
     fn started(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Jid>> {
         self.started.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -174,6 +185,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             }
         })?;
         let name = jail_name(id)?;
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = ContainerState::new(id, &request.bundle, &spec.root.path);
         state.oci_version = spec.oci_version.clone();
         state.annotations = spec.annotations.clone();
@@ -211,7 +224,10 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             }
             return first;
         }
-        let _ = self.store.save(&state);
+        let mut leftovers = leftovers;
+        if let Err(e) = self.store.save(&state) {
+            leftovers.push(format!("the record of what is left: {e}"));
+        }
         RuntimeError::UndoIncomplete {
             id: state.id,
             first: Box::new(first),
@@ -229,6 +245,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     /// Start the init inside the jail. With `process.terminal` the answer holds the pty's
     /// master, which the caller owns (it copies the container's I/O and resizes through it).
     pub fn start(&self, id: &str, stdio: Stdio) -> Result<Spawned, RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.load(id)?;
         let plan = self.plan(id)?;
         if state.status != Status::Created {
@@ -277,6 +295,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         process: &ProcessPlan,
         stdio: Stdio,
     ) -> Result<Spawned, RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.load(id)?;
         if state.status != Status::Running {
             return Err(wrong_state(&state, "exec", "running"));
@@ -330,6 +350,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         signal: Signal,
         all: bool,
     ) -> Result<(), RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let state = self.load(id)?;
         let jid = state
             .jid
@@ -345,12 +367,23 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             None => state.init.as_ref(),
             Some(exec) => state.execs.get(exec),
         };
-        let Some(record) = record.filter(|r| r.exit.is_none()) else {
-            return Err(RuntimeError::NoProcess {
-                id: id.to_string(),
-                exec_id: exec_id.unwrap_or("init").to_string(),
-            });
+        let no_process = || RuntimeError::NoProcess {
+            id: id.to_string(),
+            exec_id: exec_id.unwrap_or("init").to_string(),
         };
+        let Some(record) = record.filter(|r| r.exit.is_none()) else {
+            return Err(no_process());
+        };
+        // A pid this runtime did not start (it comes from a dead shim's record) is signalled
+        // only while it is still in the container's jail: it may be another's by now.
+        if !self.live().contains_key(&record.pid)
+            && !self
+                .jail_processes(id, jid)?
+                .iter()
+                .any(|p| p.pid == record.pid)
+        {
+            return Err(no_process());
+        }
         self.signal_one(id, record.pid, signal)
     }
 
@@ -380,6 +413,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     /// Stop every process of the container, again until all are stopped (a process may fork
     /// while its siblings are being stopped).
     pub fn pause(&self, id: &str) -> Result<(), RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.load(id)?;
         if state.status != Status::Running || state.paused {
             return Err(wrong_state(&state, "pause", "running"));
@@ -387,6 +422,19 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         let jid = state
             .jid
             .ok_or_else(|| wrong_state(&state, "pause", "running"))?;
+        let stopped = self.stop_all(id, jid);
+        if let Err(e) = stopped {
+            // Not paused after all: what was stopped runs on.
+            let _ = self.kernel().signal_jail(jid, Signal::SIGCONT);
+            return Err(e);
+        }
+        state.paused = true;
+        self.store.save(&state)?;
+        Ok(())
+    }
+
+    /// SIGSTOP every running process of jail `jid`, again until none runs.
+    fn stop_all(&self, id: &str, jid: Jid) -> Result<(), RuntimeError> {
         for _ in 0..PAUSE_ROUNDS {
             let running: Vec<Pid> = self
                 .jail_processes(id, jid)?
@@ -395,19 +443,22 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
                 .map(|p| p.pid)
                 .collect();
             if running.is_empty() {
-                break;
+                return Ok(());
             }
             for pid in running {
                 self.signal_one(id, pid, Signal::SIGSTOP)?;
             }
         }
-        state.paused = true;
-        self.store.save(&state)?;
-        Ok(())
+        Err(refused(
+            id,
+            format!("pause: processes kept appearing after {PAUSE_ROUNDS} rounds of SIGSTOP"),
+        ))
     }
 
     /// Continue every process of a paused container.
     pub fn resume(&self, id: &str) -> Result<(), RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.load(id)?;
         if !state.paused {
             return Err(wrong_state(&state, "resume", "paused"));
@@ -478,8 +529,15 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     /// its own processes: orphans adopted as their reaper. One that is not ours (ECHILD) is
     /// left to its parent.
     fn reap_orphans(&self) {
-        let jails: Vec<Jid> = self.started().values().copied().collect();
-        for jid in jails {
+        let jails: Vec<(String, Jid)> = self
+            .started()
+            .iter()
+            .map(|(id, jid)| (id.clone(), *jid))
+            .collect();
+        for (id, jid) in jails {
+            // Held so that a process just spawned is in `live` before its zombie is looked at.
+            let lock = self.lock_of(&id);
+            let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
             let Ok(listed) = self.kernel().jail_processes(jid) else {
                 continue;
             };
@@ -493,6 +551,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
 
     /// Write an exit into its container's record; the init's stops the container.
     fn record_exit(&self, exit: &Exited) -> Result<(), RuntimeError> {
+        let lock = self.lock_of(&exit.id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let Some(mut state) = self.store.load(&exit.id)? else {
             return Ok(());
         };
@@ -542,9 +602,13 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
     /// Delete container `id`: from its record alone, whatever state it was left in, unless
     /// its init still runs. Returns the init's exit, when it ran.
     pub fn delete(&self, id: &str) -> Result<Option<ExitStatus>, RuntimeError> {
+        let lock = self.lock_of(id);
+        let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.load(id)?;
-        if state.status == Status::Running && state.init.as_ref().is_some_and(|r| r.exit.is_none())
-        {
+        // An init this runtime started and has not seen exit is still running: containerd
+        // kills first. One it did not start (the shim that did is gone) goes with the jail.
+        let runs = |r: &ProcessRecord| r.exit.is_none() && self.live().contains_key(&r.pid);
+        if state.status == Status::Running && state.init.as_ref().is_some_and(runs) {
             return Err(wrong_state(&state, "delete", "stopped"));
         }
         state.status = Status::Deleting;
@@ -563,6 +627,10 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
         self.poststop(&mut state);
         self.store.remove(id)?;
         self.plans().remove(id);
+        self.locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         Ok(state.init.and_then(|r| r.exit))
     }
 }
@@ -618,7 +686,8 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
         }
         let jid = self.make_jail(spec, name)?;
         self.attach_network(spec, jid)?;
-        self.set_limits(spec, name)?;
+        let full_name = self.state.jail.clone().unwrap_or_else(|| name.to_string());
+        self.set_limits(spec, &full_name)?;
         self.create_hooks(spec)?;
         Ok((jid, executable))
     }

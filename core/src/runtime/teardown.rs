@@ -8,7 +8,10 @@
 
 use super::state::{ContainerState, MountRecord};
 use crate::kernel::process::{ExitStatus, Wait};
-use crate::kernel::{Errno, JailFlags, JailKey, Kernel, KernelError, MountFlags, Op, RctlFilter};
+use crate::kernel::{
+    Errno, FileType, JailFlags, JailKey, Kernel, KernelError, MountFlags, Op, Pid, RctlFilter,
+    Signal,
+};
 use crate::network::{NetStore, Networks};
 
 /// What could not be undone, one line each.
@@ -42,68 +45,96 @@ pub(crate) fn tear_down<K: Kernel + ?Sized, N: NetStore>(
             }
         }
     }
-    if let Err(e) = unmount_all(kernel, &mut state.mounts) {
+    if let Err(e) = unmount_all(kernel, &state.root.clone(), &mut state.mounts) {
         leftovers.push(e);
     }
     leftovers
 }
 
 /// Remove the container's jail, if the record names one that exists and is ours, and reap the
-/// processes the runtime started in it.
+/// processes that were in it: those the record names (with their status) and the orphans the
+/// runtime adopted as their reaper.
 fn remove_jail<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) -> Result<(), String> {
     let Some(name) = state.jail.clone() else {
         return Ok(());
     };
     let found = kernel.jail_get(&JailKey::Name(name.clone()), JailFlags::default());
-    match found {
+    let mut unlisted = None;
+    let processes = match found {
         // Another jail of that name, not made for this container's root, is not ours to remove.
-        Ok(info) if state.jid.is_some_and(|jid| jid != info.jid) => {}
-        Ok(info) if state.jid.is_none() && info.path != state.root => {}
+        Ok(info) if state.jid.is_some_and(|jid| jid != info.jid) => Vec::new(),
+        Ok(info) if state.jid.is_none() && info.path != state.root => Vec::new(),
         Ok(info) => {
-            // The processes, zombies too, before the removal kills them: the orphans among
-            // them may be ours to reap (we were their reaper).
-            let processes = kernel.jail_processes(info.jid).unwrap_or_default();
+            // Listed before the removal kills them, zombies too.
+            let processes = kernel.jail_processes(info.jid).unwrap_or_else(|e| {
+                unlisted = Some(format!(
+                    "jail {name:?}: its processes could not be listed to be reaped: {e}"
+                ));
+                Vec::new()
+            });
             if let Err(e) = kernel.jail_remove(info.jid) {
                 if !e.is(Op::JailRemove, Errno::EINVAL) {
                     return Err(format!("jail {name:?}: {e}"));
                 }
             }
-            reap(kernel, state);
-            for process in processes {
-                // ECHILD: not ours; another reaper collects it.
-                let _ = kernel.wait(process.pid, Wait::Block);
-            }
+            processes
         }
-        Err(e) if e.is(Op::JailGet, Errno::ENOENT) => {}
+        Err(e) if e.is(Op::JailGet, Errno::ENOENT) => Vec::new(),
         Err(e) => return Err(format!("jail {name:?}: {e}")),
+    };
+    let listed: Vec<Pid> = processes.iter().map(|p| p.pid).collect();
+    reap(kernel, state, &listed);
+    for pid in listed {
+        // The rest are orphans; ECHILD: not ours, their reaper collects them.
+        let _ = kernel.wait(pid, Wait::Block);
     }
-    reap(kernel, state);
     // The name stays: the rctl rules below are the name's, and a retried delete finds no
     // jail by it.
     state.jid = None;
-    Ok(())
+    unlisted.map_or(Ok(()), Err)
 }
 
-/// Wait for the processes the record says run: jail_remove(2) has killed them. ECHILD means
-/// another waiter (the shim's reaper) got there first, or a dead runtime was their parent.
-fn reap<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) {
+/// The exits of the processes the record says run. Only a pid that was in the jail is waited
+/// for (jail_remove(2) has killed it): a pid from an older record may be another's by now.
+/// One not there, or another waiter's (ECHILD), ended unseen: killed with its jail.
+fn reap<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState, in_jail: &[Pid]) {
     let records = state.init.iter_mut().chain(state.execs.values_mut());
     for record in records.filter(|r| r.exit.is_none()) {
-        record.exit = match kernel.wait(record.pid, crate::kernel::Wait::Block) {
-            Ok(Some(status)) => Some(status),
-            Ok(None) | Err(_) => Some(ExitStatus::Signaled(crate::kernel::Signal::SIGKILL)),
+        let seen = match in_jail.contains(&record.pid) {
+            true => kernel.wait(record.pid, Wait::Block).ok().flatten(),
+            false => None,
         };
+        record.exit = Some(seen.unwrap_or(ExitStatus::Signaled(Signal::SIGKILL)));
     }
 }
 
 /// Unmount what the record lists, last first. A recorded mount that is not there (the
 /// runtime died before its nmount, or a delete before this one got that far) answers EINVAL,
 /// "not a mount point", or ENOENT when its mount point went with an earlier unmount.
+///
+/// unmount(2) follows links, and the container may have turned a mount point below its root
+/// into a link to a host path: such a mount is left, named, rather than unmounting what the
+/// link leads to. (The jail is gone by now, so nothing changes the tree under this check.)
 fn unmount_all<K: Kernel + ?Sized>(
     kernel: &K,
+    root: &str,
     mounts: &mut Vec<MountRecord>,
 ) -> Result<(), String> {
     while let Some(last) = mounts.last() {
+        if let Some(rel) = last.on.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+            let turned = match kernel.stat_beneath(root, rel) {
+                Ok(kind) => kind == FileType::Symlink,
+                Err(e) => [Errno::ENOTCAPABLE, Errno::ELOOP, Errno::EMLINK]
+                    .iter()
+                    .any(|&errno| e.is(Op::StatBeneath, errno)),
+            };
+            if turned {
+                return Err(format!(
+                    "{} on {}: the container made its mount point a link leading out of its root; not unmounted by that path",
+                    last.fstype, last.on
+                ));
+            }
+        }
         match unmount(kernel, &last.on) {
             Ok(()) => {}
             Err(e) if e.is(Op::Unmount, Errno::EINVAL) || e.is(Op::Unmount, Errno::ENOENT) => {}
