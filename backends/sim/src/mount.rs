@@ -75,10 +75,17 @@ pub struct MountState {
     /// mount holding a path costs its depth, not the number of mounts.
     #[serde(default)]
     pub points: BTreeMap<String, BTreeSet<u64>>,
+    /// How many nullfs mounts have their source on each mount (`mnt_uppers`), by id: an
+    /// index of `mounts`.
+    #[serde(default)]
+    pub uppers: BTreeMap<u64, usize>,
 }
 
 impl MountState {
     fn push(&mut self, mount: Mount) {
+        if let Some(lower) = mount.lower_mount {
+            *self.uppers.entry(lower).or_default() += 1;
+        }
         self.points
             .entry(mount.on.clone())
             .or_default()
@@ -88,6 +95,14 @@ impl MountState {
 
     fn remove(&mut self, ix: usize) -> Mount {
         let mount = self.mounts.remove(ix);
+        if let Some(lower) = mount.lower_mount {
+            if let Some(n) = self.uppers.get_mut(&lower) {
+                *n -= 1;
+                if *n == 0 {
+                    self.uppers.remove(&lower);
+                }
+            }
+        }
         if let Some(ids) = self.points.get_mut(&mount.on) {
             ids.remove(&mount.id);
             if ids.is_empty() {
@@ -102,13 +117,17 @@ impl MountState {
         self.mounts.get(ix)
     }
 
-    /// The index as `mounts` says it should be.
-    fn points_of_mounts(&self) -> BTreeMap<String, BTreeSet<u64>> {
+    /// The indexes as `mounts` says they should be.
+    fn indexes_of_mounts(&self) -> (BTreeMap<String, BTreeSet<u64>>, BTreeMap<u64, usize>) {
         let mut points: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+        let mut uppers: BTreeMap<u64, usize> = BTreeMap::new();
         for m in &self.mounts {
             points.entry(m.on.clone()).or_default().insert(m.id);
+            if let Some(lower) = m.lower_mount {
+                *uppers.entry(lower).or_default() += 1;
+            }
         }
-        points
+        (points, uppers)
     }
 }
 
@@ -682,12 +701,7 @@ impl Machine {
         let target = &self.mounts.mounts[ix];
         // A nullfs mount whose source lies on this one holds it (mnt_uppers): EBUSY, forced or
         // not (vfs.recursive_forced_unmount is 0 by default).
-        if self
-            .mounts
-            .mounts
-            .iter()
-            .any(|m| m.lower_mount == Some(target.id))
-        {
+        if self.mounts.uppers.contains_key(&target.id) {
             return Err(fail(Errno::EBUSY));
         }
         // Mounts made later below this one keep vnodes of it busy: EBUSY unless forced
@@ -773,8 +787,10 @@ impl Machine {
     }
 
     pub(crate) fn check_mounts(&self, problems: &mut Vec<String>) {
-        if self.mounts.points != self.mounts.points_of_mounts() {
-            problems.push("mount index: out of step with the mount list".into());
+        if (self.mounts.points.clone(), self.mounts.uppers.clone())
+            != self.mounts.indexes_of_mounts()
+        {
+            problems.push("mount indexes: out of step with the mount list".into());
         }
         let mut ids = std::collections::BTreeSet::new();
         for m in &self.mounts.mounts {
