@@ -6,23 +6,11 @@
 
 mod common;
 
-use common::TempScratch;
+use common::{create, persistent, TempScratch};
 use zelle_core::conformance::Scratch;
 use zelle_core::kernel::jail::LINUX_COMMON_MODULE;
 use zelle_core::kernel::*;
 use zelle_sim::{Release, SimConfig, SimKernel};
-
-fn persistent(name: &str) -> JailParams {
-    JailParams {
-        name: Some(name.into()),
-        persist: Some(true),
-        ..JailParams::default()
-    }
-}
-
-fn create(k: &SimKernel, params: &JailParams) -> Jid {
-    k.jail_set(params, JailFlags::CREATE).expect("create")
-}
 
 fn get(k: &SimKernel, jid: Jid) -> JailInfo {
     k.jail_get(&JailKey::Jid(jid), JailFlags::default())

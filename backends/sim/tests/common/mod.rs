@@ -5,7 +5,8 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
 use zelle_core::conformance::Scratch;
-use zelle_core::kernel::WindowSize;
+use zelle_core::kernel::{JailFlags, JailParams, Jails, Jid, WindowSize};
+use zelle_sim::SimKernel;
 
 pub struct TempScratch {
     dir: tempfile::TempDir,
@@ -96,4 +97,18 @@ impl Scratch for TempScratch {
             cols: ws.ws_col,
         }
     }
+}
+
+/// A persistent jail named `name`, with every other parameter at the kernel's default.
+pub fn persistent(name: &str) -> JailParams {
+    JailParams {
+        name: Some(name.into()),
+        persist: Some(true),
+        ..JailParams::default()
+    }
+}
+
+/// jail_set with JAIL_CREATE, which must succeed.
+pub fn create(k: &SimKernel, params: &JailParams) -> Jid {
+    k.jail_set(params, JailFlags::CREATE).expect("create")
 }
