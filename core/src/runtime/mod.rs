@@ -35,6 +35,7 @@
 
 pub mod annotations;
 pub mod bundle;
+mod create;
 pub mod error;
 pub mod etc_files;
 pub mod freebsd_spec;
