@@ -124,7 +124,7 @@ fn freebsd_dev_mounts() -> Vec<MountPlan> {
             "/dev",
             "devfs",
             AccessFlags::default(),
-            &[("ruleset", "4")],
+            &[("ruleset", "77")],
             "mounts[0]",
         ),
         mount(
@@ -148,7 +148,7 @@ fn ctr_on_containerd_1_6_with_a_freebsd_image() {
         domainname: None,
         process: containerd_process(&["/bin/sh"], &[PATH, "TERM=xterm"], &[0, 5], true),
         mounts: freebsd_dev_mounts(),
-        devfs_ruleset: 4,
+        devfs_ruleset: 77,
         hooks: HooksPlan::default(),
         limits: vec![],
         freebsd: FreeBsd::default(),
@@ -164,7 +164,10 @@ fn ctr_on_containerd_1_6_with_a_freebsd_image() {
         warnings: plan.warnings.clone(),
     };
     assert_eq!(plan, expected);
-    assert_eq!(warning_fields(&plan), CONTAINERD_LINUX_WARNINGS);
+    let mut fields = CONTAINERD_LINUX_WARNINGS.to_vec();
+    // containerd's ruleset=4 gives way to zelle's ruleset, said so.
+    fields.push("mounts[0].options");
+    assert_eq!(warning_fields(&plan), fields);
     assert!(
         plan.warnings[0].message.contains("no cgroups"),
         "{}",
@@ -193,7 +196,7 @@ fn nerdctl_with_a_linux_image_and_no_network() {
             true,
         ),
         mounts: freebsd_dev_mounts(),
-        devfs_ruleset: 4,
+        devfs_ruleset: 77,
         hooks: HooksPlan::default(),
         limits: vec![],
         freebsd: FreeBsd::default(),
@@ -225,12 +228,12 @@ fn nerdctl_with_a_linux_image_and_no_network() {
     assert_eq!(plan.annotations.len(), 8);
     assert_eq!(plan.annotations["nerdctl/name"], "alp");
     let mut fields = CONTAINERD_LINUX_WARNINGS.to_vec();
-    fields.push("annotations[\"nerdctl/ports\"]");
+    fields.extend(["mounts[0].options", "annotations[\"nerdctl/ports\"]"]);
     assert_eq!(warning_fields(&plan), fields);
     assert!(
-        plan.warnings[5].message.contains("need a bridged network"),
+        plan.warnings[6].message.contains("need a bridged network"),
         "{}",
-        plan.warnings[5]
+        plan.warnings[6]
     );
 }
 
@@ -256,7 +259,7 @@ fn containerd_linux_default_mounts_are_mapped_or_dropped() {
                 "/dev",
                 "tmpfs",
                 flags(false, true, false, false),
-                &[("ruleset", "4")],
+                &[("ruleset", "77")],
                 "mounts[1]",
             ),
             "tmpfs",
@@ -323,7 +326,7 @@ fn containerd_linux_default_mounts_are_mapped_or_dropped() {
             false,
         ),
         mounts: expected_mounts,
-        devfs_ruleset: 4,
+        devfs_ruleset: 77,
         hooks: HooksPlan::default(),
         limits: vec![
             RctlLimit {
@@ -539,7 +542,11 @@ fn a_spec_with_a_freebsd_section() {
         },
         annotations: plan.annotations.clone(),
         nerdctl_state_dir: None,
-        warnings: vec![],
+        // The config's ruleset=4 gives way to the annotation's 5, said so.
+        warnings: vec![Warning {
+            field: s("mounts[0].options"),
+            message: s("ruleset=4 not used: /dev gets ruleset 5 (zelle's own unless annotations[\"org.zelle.devfs-ruleset\"] names another)"),
+        }],
     };
     assert_eq!(plan, expected);
     assert_eq!(plan.annotations.len(), 4);

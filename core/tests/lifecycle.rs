@@ -42,7 +42,7 @@ fn a_container_runs_its_init_and_delete_leaves_the_machine_as_it_was() {
     assert_eq!(info.path, root);
     assert_eq!(info.hostname, "web");
     assert!(info.vnet && info.persist);
-    assert_eq!(info.devfs_ruleset, 4);
+    assert_eq!(info.devfs_ruleset, 77);
     assert_eq!(host.runtime.state("web").unwrap().status, "created");
 
     let pid = host.runtime.start("web", stdio()).unwrap().pid;
@@ -508,4 +508,40 @@ fn two_starts_of_one_container_at_once_start_one_init() {
         .unwrap();
     host.runtime.reap().unwrap();
     host.runtime.delete("race").unwrap();
+}
+
+#[test]
+fn a_containers_dev_shows_what_zelles_ruleset_unhides() {
+    // A machine with a disk and pf's device, and no ruleset installed before the first create.
+    let host = Host::new(17);
+    host.sim()
+        .with_machine(|m| {
+            m.devfs.rulesets.clear();
+            m.make_dev("ada0", 0o640, 0, 5);
+            m.make_dev("pf", 0o600, 0, 0);
+        })
+        .unwrap();
+    let request = host.bundle("devs", config(&["sh"]));
+    host.runtime.create(&request).unwrap();
+    let dev = format!("{}/rootfs/dev", request.bundle);
+    let visible: Vec<String> = host
+        .sim()
+        .with_machine(|m| m.devfs_nodes(&dev))
+        .unwrap()
+        .expect("a devfs on the container's /dev")
+        .into_iter()
+        .map(|n| n.path)
+        .collect();
+    for hidden in ["ada0", "pf", "mem"] {
+        assert!(
+            !visible.iter().any(|p| p == hidden),
+            "{hidden}: {visible:?}"
+        );
+    }
+    for shown in ["null", "zero", "random", "fd", "pts"] {
+        assert!(visible.iter().any(|p| p == shown), "{shown}: {visible:?}");
+    }
+    host.runtime.delete("devs").unwrap();
+    // The ruleset stays installed for the next container, as the operator's do.
+    assert!(host.dump().contains("ruleset 77"));
 }

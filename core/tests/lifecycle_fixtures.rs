@@ -68,7 +68,7 @@ fn a_freebsd_image_as_ctr_1_6_writes_it() {
     let jails = section(&host, "# jls");
     assert_eq!(
         jails[1..],
-        ["1 0 ctr ctr new true false $T/ctr/rootfs - 0 0 2 4 disable disable disable"]
+        ["1 0 ctr ctr new true false $T/ctr/rootfs - 0 0 2 77 disable disable disable"]
     );
     assert_eq!(
         section(&host, "# mount"),
@@ -108,7 +108,7 @@ fn a_linux_image_as_nerdctl_writes_it() {
     assert!(!created.warnings.is_empty());
     assert_eq!(
         section(&host, "# jls")[1..],
-        ["1 0 alp2 alp new true false $T/alp2/rootfs - 0 0 2 4 disable disable disable new Linux 4.4.0"]
+        ["1 0 alp2 alp new true false $T/alp2/rootfs - 0 0 2 77 disable disable disable new Linux 4.4.0"]
     );
     assert_eq!(
         section(&host, "# mount"),

@@ -106,6 +106,12 @@ fn a_shim_killed_after_any_call_of_create_and_start_leaves_what_delete_undoes() 
                 "10.79.0.0/16".parse().unwrap(),
             ))
             .unwrap();
+        // As a shim does at start-up.
+        let scratch = dir.join("devfs");
+        std::fs::create_dir_all(&scratch).unwrap();
+        setup
+            .install_devfs_ruleset(scratch.to_str().unwrap())
+            .unwrap();
         let sim = SimKernel::shared(dir.join("machine.json"), sim_config());
         sim.with_machine(|m| {
             m.procs.programs.insert(

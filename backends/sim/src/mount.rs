@@ -353,17 +353,19 @@ impl Machine {
         let Ok(rest) = path.strip_prefix(&mount.on) else {
             return Ok(None);
         };
-        if rest.as_os_str().is_empty() {
-            return Ok(None);
-        }
-        let node = self
-            .devfs
-            .mounts
-            .get(&mount.id)
-            .and_then(|d| d.nodes.get(rest.to_string_lossy().as_ref()))
-            .filter(|n| !n.hidden)
-            .ok_or(Errno::ENOENT)?;
-        let stand_in = match node.kind {
+        // The mount's root is a directory of devfs too.
+        let kind = if rest.as_os_str().is_empty() {
+            crate::devfs::NodeKind::Directory
+        } else {
+            self.devfs
+                .mounts
+                .get(&mount.id)
+                .and_then(|d| d.nodes.get(rest.to_string_lossy().as_ref()))
+                .filter(|n| !n.hidden)
+                .ok_or(Errno::ENOENT)?
+                .kind
+        };
+        let stand_in = match kind {
             crate::devfs::NodeKind::Directory => "/",
             _ => "/dev/null",
         };

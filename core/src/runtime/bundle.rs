@@ -48,7 +48,7 @@ pub struct BundleSpec {
     pub process: ProcessPlan,
     /// `mounts`, in order, as FreeBSD mounts (dropped entries are warnings).
     pub mounts: Vec<MountPlan>,
-    /// The ruleset of the container's /dev (`org.zelle.devfs-ruleset`, else 4).
+    /// The ruleset of the container's /dev (`org.zelle.devfs-ruleset`, else zelle's own).
     pub devfs_ruleset: u16,
     pub hooks: HooksPlan,
     /// Per-jail rctl limits, one per resource, each naming its field.
@@ -227,7 +227,9 @@ impl BundleSpec {
             domainname,
             process,
             mounts,
-            devfs_ruleset: notes.devfs_ruleset.unwrap_or(mounts::DEFAULT_DEVFS_RULESET),
+            devfs_ruleset: notes
+                .devfs_ruleset
+                .unwrap_or(super::devfs_ruleset::ZELLE_DEVFS_RULESET),
             hooks,
             limits,
             freebsd,

@@ -2,6 +2,7 @@
 //! for: the root and its mounts, the jail, the network, the limits, the create hooks.
 
 use super::bundle::BundleSpec;
+use super::devfs_ruleset::ZELLE_DEVFS_RULESET;
 use super::error::RuntimeError;
 use super::etc_files::write_network_files;
 use super::jail::{container_jail, HostLevels};
@@ -68,6 +69,15 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Creation<'_, K, S, N> {
             };
             let during = format!("{} ({} on {})", plan.from, plan.fstype, plan.destination);
             self.mount(&rootfs::request(plan, &on), &during)?;
+            if plan.fstype == "devfs" && spec.devfs_ruleset == ZELLE_DEVFS_RULESET {
+                self.runtime.ensure_devfs_ruleset(&on).map_err(|source| {
+                    kernel_error(
+                        self.id(),
+                        &format!("{during}: zelle's devfs ruleset"),
+                        source,
+                    )
+                })?;
+            }
         }
         let jid = self.make_jail(spec, name)?;
         self.attach_network(spec, jid)?;

@@ -8,17 +8,22 @@
 
 use super::bundle::BundleSpec;
 use super::create::{find_executable, Creation};
+use super::devfs_ruleset::{
+    install_through, install_zelle_ruleset, zelle_rules, ZELLE_DEVFS_RULESET,
+};
 use super::error::{RuntimeError, Warning};
 use super::jail::jail_name;
 use super::process::ProcessPlan;
 use super::rootfs::RootfsMount;
 use super::state::{ContainerState, ContainerStore, ProcessRecord, Status};
 use super::teardown::tear_down;
+use crate::kernel::devfs::DevfsRuleId;
 use crate::kernel::process::{ExitStatus, ProcessInfo, RunState, Spawned, WindowSize};
 use crate::kernel::{Errno, Jid, Kernel, KernelError, Op, Pid, Signal, Stdio, Wait};
 use crate::network::{Dns, NetStore, Networks};
 use std::collections::BTreeMap;
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What the runtime needs to know of its host.
@@ -104,6 +109,8 @@ pub struct Runtime<K: ?Sized, S, N> {
     /// record back holds it, so two steps of one container never interleave (containerd
     /// calls concurrently, and the reaper records exits from its own thread).
     locks: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
+    /// zelle's devfs ruleset was found installed, or installed, by this process.
+    devfs_ready: AtomicBool,
 }
 
 /// Whose process a pid is.
@@ -124,6 +131,7 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
             started: Mutex::new(BTreeMap::new()),
             warnings: Mutex::new(Vec::new()),
             locks: Mutex::new(BTreeMap::new()),
+            devfs_ready: AtomicBool::new(false),
         }
     }
 
@@ -137,6 +145,37 @@ impl<K: Kernel + ?Sized, S: ContainerStore, N: NetStore> Runtime<K, S, N> {
 
     pub fn networks(&self) -> &Networks<K, N> {
         &self.networks
+    }
+
+    /// Install zelle's devfs ruleset, as a shim does at start-up, through a devfs mounted for
+    /// the occasion on `scratch`, an empty directory (see [`devfs_ruleset`]).
+    ///
+    /// [`devfs_ruleset`]: super::devfs_ruleset
+    pub fn install_devfs_ruleset(&self, scratch: &str) -> Result<(), RuntimeError> {
+        install_through(self.kernel(), scratch)
+            .map_err(|source| kernel_error("-", "install zelle's devfs ruleset", source))?;
+        self.devfs_ready.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Make sure zelle's ruleset is installed, through the container's /dev on `mount` the
+    /// first time this process looks (later containers find it).
+    ///
+    /// Once this process has seen the whole set, a create only checks that the first rule (hide
+    /// everything) is still there: one DEVFSIO_RGETNEXT. Without it (an operator flushed the
+    /// ruleset) the /dev would show every device of the host, so the set goes in again.
+    pub(super) fn ensure_devfs_ruleset(&self, mount: &str) -> Result<(), KernelError> {
+        let first = &zelle_rules()[0];
+        let seen = self.devfs_ready.load(Ordering::SeqCst)
+            && self
+                .kernel()
+                .devfs_next_rule(mount, DevfsRuleId::new(ZELLE_DEVFS_RULESET, 0))
+                .is_ok_and(|rule| rule == *first);
+        if !seen {
+            install_zelle_ruleset(self.kernel(), mount)?;
+            self.devfs_ready.store(true, Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     fn plans(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Plan>>> {

@@ -15,7 +15,7 @@
 //! |---|---|
 //! | `org.zelle.network` | `none` (own vnet, only lo0), `host` (the host's stack), or the name of a zelle network |
 //! | `org.zelle.ports` | published ports, `8080:80,5353:53/udp` (host port, container port, tcp by default) |
-//! | `org.zelle.devfs-ruleset` | the ruleset of every devfs mount, 0–65535 (default 4, as containerd's) |
+//! | `org.zelle.devfs-ruleset` | the ruleset of every devfs mount, 0–65535 (default zelle's own, 77: see [`devfs_ruleset`]) |
 //! | `org.zelle.rctl` | per-jail rctl limits, `memoryuse=512m,maxproc=100,pcpu=50,openfiles=1024,vmemoryuse=2g`; over `linux.resources` |
 //! | `org.zelle.linux` | `true` for a Linux image, `false` for a FreeBSD one |
 //!
@@ -36,6 +36,7 @@
 pub mod annotations;
 pub mod bundle;
 mod create;
+pub mod devfs_ruleset;
 pub mod error;
 pub mod etc_files;
 pub mod freebsd_spec;
@@ -55,12 +56,13 @@ pub mod state;
 mod teardown;
 
 pub use bundle::{BundleSpec, ImageKind, RootPlan, Sourced};
+pub use devfs_ruleset::ZELLE_DEVFS_RULESET;
 pub use error::{BundleError, RuntimeError, Warning};
 pub use freebsd_spec::{FreeBsd, FreeBsdDevice, FreeBsdJail, FreeBsdJailAllow, Sharing};
 pub use hooks::{HookPlan, HooksPlan};
 pub use lifecycle::{CreateRequest, Created, Exited, OciState, Runtime, RuntimeConfig};
 pub use limits::{RctlAction, RctlLimit, RctlResource};
-pub use mounts::{AccessFlags, MountPlan, DEFAULT_DEVFS_RULESET};
+pub use mounts::{AccessFlags, MountPlan};
 pub use network_plan::{ExtraHost, NetworkMode, NetworkPlan};
 pub use process::{ConsoleSize, ProcessPlan};
 pub use rootfs::RootfsMount;

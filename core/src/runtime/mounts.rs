@@ -4,16 +4,12 @@
 //! tmpfs; cgroup from CRI and docker) are mapped to their FreeBSD counterparts or dropped with
 //! a warning saying why.
 
+use super::devfs_ruleset::ZELLE_DEVFS_RULESET;
 use super::error::{BundleError, Warnings};
 use super::json::{array, join, typed};
 use crate::kernel::MountFlags;
 use oci_spec::runtime::Mount;
 use serde_json::Value;
-
-/// The ruleset containerd's FreeBSD default /dev uses (oci/mounts_freebsd.go): ruleset 4,
-/// devfsrules_jail of /etc/defaults/devfs.rules. A devfs mounted with no ruleset shows every
-/// device of the host (FACTS-kernel-runtime §2), so zelle never leaves it unset.
-pub const DEFAULT_DEVFS_RULESET: u16 = 4;
 
 /// The generic access flags of a mount.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -274,14 +270,20 @@ fn read_one(
         if renamed {
             fs_options.clear();
         }
-        let ruleset = devfs_ruleset
-            .or_else(|| {
-                fs_options
-                    .iter()
-                    .find(|(k, _)| k == "ruleset")
-                    .and_then(|(_, v)| v.parse().ok())
-            })
-            .unwrap_or(DEFAULT_DEVFS_RULESET);
+        // A devfs mounted with no ruleset shows every device of the host (FACTS-kernel-runtime
+        // §2), so zelle never leaves it unset: the operator's annotation, else zelle's own. The
+        // config's (containerd writes ruleset=4, devfsrules_jail) gives way, said so.
+        let ruleset = devfs_ruleset.unwrap_or(ZELLE_DEVFS_RULESET);
+        if let Some((_, given)) = fs_options.iter().find(|(k, _)| k == "ruleset") {
+            if given.parse::<u16>().ok() != Some(ruleset) {
+                warnings.add(
+                    join(from, "options"),
+                    format!(
+                        "ruleset={given} not used: /dev gets ruleset {ruleset} (zelle's own unless annotations[\"org.zelle.devfs-ruleset\"] names another)"
+                    ),
+                );
+            }
+        }
         fs_options.retain(|(k, _)| k != "ruleset");
         fs_options.push(("ruleset".into(), ruleset.to_string()));
     }

@@ -95,6 +95,9 @@ impl Host {
                 );
             })
             .unwrap();
+        // As a shim does at start-up: the "before" of every test has zelle's devfs ruleset.
+        let scratch = path_text(&scratch(&host, "devfs"));
+        host.runtime.install_devfs_ruleset(&scratch).unwrap();
         host
     }
 
