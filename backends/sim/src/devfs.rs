@@ -25,7 +25,6 @@
 use crate::fault::Op;
 use crate::kernel::SimKernel;
 use crate::machine::{failed, Machine};
-use crate::mount::is_under;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zelle_core::kernel::devfs::DEVFS_MAXPTRNLEN;
@@ -340,6 +339,16 @@ impl Machine {
         }
     }
 
+    /// A devfs mount went (devfs_unmount → devfs_rules_cleanup): its nodes go, and its ruleset
+    /// if nothing else keeps it.
+    pub(crate) fn devfs_unmounted(&mut self, id: u64) {
+        if let Some(m) = self.devfs.mounts.remove(&id) {
+            if m.ruleset != 0 {
+                self.devfs.reap(m.ruleset);
+            }
+        }
+    }
+
     /// A new devfs mount's nodes: every device, through its ruleset (devfs_populate).
     pub(crate) fn devfs_populate(&mut self, id: u64, ruleset: u16) {
         if ruleset != 0 {
@@ -360,20 +369,14 @@ impl Machine {
     /// knowing no DEVFSIO_* (UNCONFIRMED: vn_ioctl's answer for a directory).
     fn devfs_target(&mut self, path: &str) -> Result<u64, Errno> {
         let found = self.namei(path)?;
-        let holder = self
-            .mounts
-            .mounts
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| is_under(&found.global, &m.on))
-            .max_by_key(|(ix, m)| (std::path::Path::new(&m.on).components().count(), *ix))
-            .map(|(_, m)| m)
-            .ok_or(Errno::ENOTTY)?;
+        let holder = self.mount_holding(&found.global).ok_or(Errno::ENOTTY)?;
         if holder.fstype != "devfs" {
             return Err(Errno::ENOTTY);
         }
         let id = holder.id;
-        self.devfs_sync();
+        if !self.devfs.mounts.contains_key(&id) {
+            self.devfs_sync();
+        }
         Ok(id)
     }
 

@@ -270,7 +270,7 @@ pub(crate) struct Found {
 
 impl Machine {
     /// The mount a path lies on: the deepest mount point above it, the latest of stacked ones.
-    fn mount_holding(&self, path: &str) -> Option<&Mount> {
+    pub(crate) fn mount_holding(&self, path: &str) -> Option<&Mount> {
         // The deepest mount point on the way wins, and of the mounts on one point the last.
         let mut point = path.trim_end_matches('/');
         loop {
@@ -714,7 +714,10 @@ impl Machine {
         if covered_below && !flags.contains(MountFlags::FORCE) {
             return Err(fail(Errno::EBUSY));
         }
-        self.mounts.remove(ix);
+        let gone = self.mounts.remove(ix);
+        if gone.fstype == "devfs" {
+            self.devfs_unmounted(gone.id);
+        }
         Ok(())
     }
 
