@@ -101,10 +101,18 @@ pub struct JailState {
     /// (a dying jail is never persistent), so settling looks at them alone.
     #[serde(default)]
     pub transient: BTreeSet<Jid>,
+    /// The jails by full name, an index of `jails` (names change only by jail_set, which
+    /// re-indexes).
+    #[serde(default)]
+    pub names: BTreeMap<String, BTreeSet<Jid>>,
 }
 
 impl JailState {
     pub(crate) fn insert(&mut self, jail: Jail) {
+        self.names
+            .entry(jail.name.clone())
+            .or_default()
+            .insert(jail.jid);
         if !jail.persist {
             self.transient.insert(jail.jid);
         }
@@ -118,6 +126,12 @@ impl JailState {
     pub(crate) fn remove(&mut self, jid: Jid) -> Option<Jail> {
         let jail = self.jails.remove(&jid)?;
         self.transient.remove(&jid);
+        if let Some(jids) = self.names.get_mut(&jail.name) {
+            jids.remove(&jid);
+            if jids.is_empty() {
+                self.names.remove(&jail.name);
+            }
+        }
         if let Some(jids) = self.roots.get_mut(&jail.path) {
             jids.remove(&jid);
             if jids.is_empty() {
@@ -125,6 +139,24 @@ impl JailState {
             }
         }
         Some(jail)
+    }
+
+    /// The jails named `name`, in jid order.
+    pub(crate) fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Jail> + 'a {
+        self.names
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|jid| self.jails.get(jid))
+    }
+
+    /// Build the name index again (after a rename, which renames descendants too).
+    pub(crate) fn reindex_names(&mut self) {
+        let mut names: BTreeMap<String, BTreeSet<Jid>> = BTreeMap::new();
+        for j in self.jails.values() {
+            names.entry(j.name.clone()).or_default().insert(j.jid);
+        }
+        self.names = names;
     }
 
     /// Set a jail's `persist`, keeping the index.
@@ -232,9 +264,8 @@ impl Machine {
     /// oldest: the kernel keeps the last one its newest-first walk meets; jid order stands in
     /// for age).
     fn find_jail_name(&self, name: &str) -> Option<&Jail> {
-        let mut matching = self.jails.jails.values().filter(|j| j.name == name);
-        let first = matching.clone().next();
-        matching.find(|j| !j.dying).or(first)
+        let first = self.jails.named(name).next();
+        self.jails.named(name).find(|j| !j.dying).or(first)
     }
 
     /// jail_get(2) (kern_jail_get), for the host as caller.
@@ -548,6 +579,11 @@ impl Machine {
             .collect();
         if self.jails.transient != transient {
             problems.push("transient jails index: out of step with allprison".into());
+        }
+        let mut indexed = self.jails.clone();
+        indexed.reindex_names();
+        if indexed.names != self.jails.names {
+            problems.push("jail names index: out of step with allprison".into());
         }
         let refs = self.jail_refs(&self.jails.jails.keys().copied().collect());
         let mut alive_names = BTreeSet::new();

@@ -475,7 +475,12 @@ impl Machine {
                     self.parent_view(ppr).name.len() + 1
                 };
                 let mut dead = None;
-                for sibling in self.jails.jails.values() {
+                // A child's name is its parent's, a dot, and its own.
+                let full = match ppr {
+                    Jid(0) => last.to_string(),
+                    _ => format!("{}.{last}", self.parent_view(ppr).name),
+                };
+                for sibling in self.jails.named(&full) {
                     let same = sibling.parent == ppr
                         && Some(sibling.jid) != target
                         && sibling.name.get(prefix_len..) == Some(last);
@@ -886,6 +891,9 @@ impl Machine {
         }
         if let Some(persist) = self.jails.jails.get(&jid).map(|j| j.persist) {
             self.jails.set_persist(jid, persist);
+        }
+        if name.is_some() {
+            self.jails.reindex_names();
         }
     }
 }
