@@ -105,10 +105,17 @@ pub struct JailState {
     /// re-indexes).
     #[serde(default)]
     pub names: BTreeMap<String, BTreeSet<Jid>>,
+    /// Each jail's child records by parent (prison0 is 0), an index of `jails`.
+    #[serde(default)]
+    pub children: BTreeMap<Jid, BTreeSet<Jid>>,
 }
 
 impl JailState {
     pub(crate) fn insert(&mut self, jail: Jail) {
+        self.children
+            .entry(jail.parent)
+            .or_default()
+            .insert(jail.jid);
         self.names
             .entry(jail.name.clone())
             .or_default()
@@ -126,6 +133,12 @@ impl JailState {
     pub(crate) fn remove(&mut self, jid: Jid) -> Option<Jail> {
         let jail = self.jails.remove(&jid)?;
         self.transient.remove(&jid);
+        if let Some(kids) = self.children.get_mut(&jail.parent) {
+            kids.remove(&jid);
+            if kids.is_empty() {
+                self.children.remove(&jail.parent);
+            }
+        }
         if let Some(jids) = self.names.get_mut(&jail.name) {
             jids.remove(&jid);
             if jids.is_empty() {
@@ -148,6 +161,20 @@ impl JailState {
             .into_iter()
             .flatten()
             .filter_map(|jid| self.jails.get(jid))
+    }
+
+    /// The child records of `parent`, in jid order.
+    pub(crate) fn children_of(&self, parent: Jid) -> impl Iterator<Item = Jid> + '_ {
+        self.children.get(&parent).into_iter().flatten().copied()
+    }
+
+    /// Build the children index again (after a renumbering moved a parent's id).
+    fn reindex_children(&mut self) {
+        let mut children: BTreeMap<Jid, BTreeSet<Jid>> = BTreeMap::new();
+        for j in self.jails.values() {
+            children.entry(j.parent).or_default().insert(j.jid);
+        }
+        self.children = children;
     }
 
     /// Build the name index again (after a rename, which renames descendants too).
@@ -234,12 +261,16 @@ impl Machine {
 
     /// Every jail strictly below `jid`, in jid order.
     fn descendants(&self, jid: Jid) -> Vec<Jid> {
-        self.jails
-            .jails
-            .values()
-            .filter(|j| j.jid != jid && self.jail_within(j.jid, jid))
-            .map(|j| j.jid)
-            .collect()
+        let mut found: Vec<Jid> = self.jails.children_of(jid).collect();
+        let mut at = 0;
+        // Bounded by the number of jails: recorded state cannot loop forever.
+        while at < found.len() && found.len() <= self.jails.jails.len() {
+            let below: Vec<Jid> = self.jails.children_of(found[at]).collect();
+            found.extend(below);
+            at += 1;
+        }
+        found.sort();
+        found
     }
 
     /// The jail whose root holds `path` (the deepest, "/" roots aside): mounts remember it.
@@ -348,13 +379,12 @@ impl Machine {
         let mut at = 0;
         while at < killed.len() {
             let parent = killed[at];
-            let children = self
+            let children: Vec<Jid> = self
                 .jails
-                .jails
-                .values()
-                .filter(|j| j.parent == parent && !j.dying)
-                .map(|j| j.jid);
-            killed.extend(children.collect::<Vec<_>>());
+                .children_of(parent)
+                .filter(|kid| self.jails.jails.get(kid).is_some_and(|j| !j.dying))
+                .collect();
+            killed.extend(children);
             at += 1;
         }
         for k in &killed {
@@ -406,6 +436,7 @@ impl Machine {
                 m.jail = Some(new);
             }
         }
+        self.jails.reindex_children();
         if vnet {
             self.net.renumber_vnet(VnetId(old), VnetId(new));
         }
@@ -425,13 +456,11 @@ impl Machine {
                 *refs.live.entry(p.jail).or_default() += 1;
             }
         }
-        for j in self
-            .jails
-            .jails
-            .values()
-            .filter(|j| jails.contains(&j.parent))
-        {
-            *refs.children.entry(j.parent).or_default() += 1;
+        for &jid in jails {
+            let kids = self.jails.children.get(&jid).map_or(0, BTreeSet::len);
+            if kids > 0 {
+                refs.children.insert(jid, kids);
+            }
         }
         refs
     }
@@ -582,8 +611,9 @@ impl Machine {
         }
         let mut indexed = self.jails.clone();
         indexed.reindex_names();
-        if indexed.names != self.jails.names {
-            problems.push("jail names index: out of step with allprison".into());
+        indexed.reindex_children();
+        if indexed.names != self.jails.names || indexed.children != self.jails.children {
+            problems.push("jail names or children index: out of step with allprison".into());
         }
         let refs = self.jail_refs(&self.jails.jails.keys().copied().collect());
         let mut alive_names = BTreeSet::new();
