@@ -186,7 +186,7 @@ fn hooks_read_the_state_json_on_stdin() {
     host.sim()
         .with_machine(|m| m.procs.host_exec = true)
         .unwrap();
-    let out = scratch(&host, "out").join("state.json");
+    let out = std::path::Path::new(&host.host_dir("out")).join("state.json");
     let script = format!("cat > {}", out.display());
     let request = host.bundle(
         "j",

@@ -325,12 +325,7 @@ impl Machine {
             .copied()
             .collect();
         for id in gone {
-            // devfs_rules_cleanup at unmount.
-            if let Some(m) = self.devfs.mounts.remove(&id) {
-                if m.ruleset != 0 {
-                    self.devfs.reap(m.ruleset);
-                }
-            }
+            self.devfs_unmounted(id);
         }
         for (id, ruleset) in live {
             if !self.devfs.mounts.contains_key(&id) {

@@ -84,8 +84,14 @@ fn remove_jail<K: Kernel + ?Sized>(kernel: &K, state: &mut ContainerState) -> Re
     };
     let listed: Vec<Pid> = processes.iter().map(|p| p.pid).collect();
     reap(kernel, state, &listed);
-    for pid in listed {
-        // The rest are orphans; ECHILD: not ours, their reaper collects them.
+    let recorded: Vec<Pid> = state
+        .init
+        .iter()
+        .chain(state.execs.values())
+        .map(|r| r.pid)
+        .collect();
+    for pid in listed.into_iter().filter(|pid| !recorded.contains(pid)) {
+        // Orphans; ECHILD: not ours, their reaper collects them.
         let _ = kernel.wait(pid, Wait::Block);
     }
     // The name stays: the rctl rules below are the name's, and a retried delete finds no

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use zelle_core::kernel::Kernel;
 use zelle_core::network::{MemoryStore, Networks};
@@ -96,7 +96,7 @@ impl Host {
             })
             .unwrap();
         // As a shim does at start-up: the "before" of every test has zelle's devfs ruleset.
-        let scratch = path_text(&scratch(&host, "devfs"));
+        let scratch = host.host_dir("devfs");
         host.runtime.install_devfs_ruleset(&scratch).unwrap();
         host
     }
@@ -149,7 +149,7 @@ impl Host {
         }
     }
 
-    /// A host directory for bind mounts.
+    /// A host directory under the test's temporary directory, made when missing.
     pub fn host_dir(&self, name: &str) -> String {
         let dir = self.dir.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -212,11 +212,4 @@ pub fn config(args: &[&str]) -> Value {
         ],
         "annotations": {"org.zelle.network": "none"}
     })
-}
-
-/// The directory tests keep extra files in.
-pub fn scratch(host: &Host, name: &str) -> PathBuf {
-    let dir = host.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
